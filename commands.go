@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"killfeed/config"
+	"killfeed/stats"
+	"killfeed/storage"
+	"killfeed/tail"
+)
+
+// commonFlags are the flags every command has.
+type commonFlags struct {
+	config, guild, server string
+}
+
+func newFlagSet(name, usage string, c *commonFlags, withServer bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: killfeed %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.config, "config", "config.toml", "configuration `file`")
+	if withServer {
+		fs.StringVar(&c.guild, "guild", "", "Discord guild `id` of the server (its [[servers]] guild_id)")
+		fs.StringVar(&c.server, "server", "", "server `id` (its [[servers]] id)")
+	}
+	return fs
+}
+
+func loadConfig(path string) (config.Config, error) {
+	cfg, err := config.Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cfg, fmt.Errorf("%w (pass -config, or copy config.toml from the project and edit it)", err)
+	}
+	return cfg, err
+}
+
+// runBot ingests every configured server's killfeed and prints a summary.
+func runBot(ctx context.Context, args []string, stdout io.Writer) error {
+	var c commonFlags
+	fs := newFlagSet("run", "run [-config config.toml]", &c, false)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(c.config)
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg)
+	m.Stdout = stdout
+	if err := m.Open(); err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Run(ctx)
+}
+
+// Run reads each configured server's killfeed folder up to its end and
+// prints what it stored and the server's totals.
+func (m *Main) Run(ctx context.Context) error {
+	if len(m.Config.Servers) == 0 {
+		fmt.Fprintln(m.Stdout, "No [[servers]] in the config: add one with its guild_id, id and killfeed_dir.")
+		return nil
+	}
+	for i := range m.Config.Servers {
+		s := &m.Config.Servers[i]
+		res, err := m.ReadKillfeed(ctx, s)
+		if err != nil {
+			return fmt.Errorf("server %s: %w", scope(s), err)
+		}
+		x := m.Indexes[scope(s)]
+		sum := x.Summary()
+		fmt.Fprintf(m.Stdout, "%s (guild %s, server %s) from %s\n", s.Name, s.GuildID, s.ID, s.KillfeedDir)
+		fmt.Fprintf(m.Stdout, "  read now:  %s\n", res)
+		fmt.Fprintf(m.Stdout, "  stored:    %d events: %d kills (%d roadkills), %d suicides, %d relocations, %d unattributed; %d players\n",
+			sum.Events, sum.Kills, sum.Roadkills, sum.Suicides, sum.Relocations, sum.Unattributed, sum.Players)
+		top := x.Leaderboard(stats.Kills, stats.AllTime, time.Now(), 3)
+		if len(top) > 0 {
+			var parts []string
+			for _, e := range top {
+				parts = append(parts, fmt.Sprintf("%d. %s %.0f", e.Rank, e.Name, e.Value))
+			}
+			fmt.Fprintf(m.Stdout, "  top kills: %s\n", strings.Join(parts, "  "))
+		}
+	}
+	if m.Config.Discord.Token == "" {
+		s := m.Config.Servers[0]
+		fmt.Fprintf(m.Stdout, "\nNo Discord token set ([discord] token): stopped after reading the logs.\n"+
+			"Try: killfeed leaderboard -guild %s -server %s -metric kills\n", s.GuildID, s.ID)
+	}
+	return nil
+}
+
+// runImport backfills files in the order given.
+func runImport(ctx context.Context, args []string, stdout io.Writer) error {
+	var c commonFlags
+	fs := newFlagSet("import", "import [-config F] -guild G -server S FILE...", &c, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("import: name at least one killfeed CSV file")
+	}
+	cfg, err := loadConfig(c.config)
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg)
+	m.Stdout = stdout
+	s, err := m.server(c.guild, c.server)
+	if err != nil {
+		return err
+	}
+	if err := m.Open(); err != nil {
+		return err
+	}
+	defer m.Close()
+	for _, file := range fs.Args() {
+		path, err := filepath.Abs(file)
+		if err != nil {
+			return err
+		}
+		bar := newProgress(os.Stderr, path)
+		res, err := m.Import(ctx, s, path, bar.update)
+		bar.done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "%s: %s\n", file, res)
+	}
+	return m.Close()
+}
+
+// progress draws a progress bar on a terminal, and nothing elsewhere.
+type progress struct {
+	w    io.Writer
+	name string
+	size int64
+	last time.Time
+}
+
+func newProgress(w *os.File, path string) *progress {
+	st, err := w.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return &progress{}
+	}
+	p := &progress{w: w, name: filepath.Base(path)}
+	if fi, err := os.Stat(path); err == nil {
+		p.size = fi.Size()
+	}
+	return p
+}
+
+func (p *progress) update(c tail.Cursor) {
+	if p.w == nil || p.size == 0 || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	frac := min(float64(c.Offset)/float64(p.size), 1)
+	const width = 30
+	fill := int(frac * width)
+	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %d lines", p.name, strings.Repeat("#", fill), strings.Repeat(".", width-fill), frac*100, c.Line)
+}
+
+func (p *progress) done() {
+	if p.w != nil && !p.last.IsZero() {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// queryFlags are the flags of stats and leaderboard.
+type queryFlags struct {
+	commonFlags
+	period, at string
+	json       bool
+}
+
+func (q *queryFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&q.period, "period", "all", "all, day, week or month (calendar, in the server's time zone)")
+	fs.StringVar(&q.at, "at", "", "a time in the period, RFC 3339 (default now)")
+	fs.BoolVar(&q.json, "json", false, "print JSON")
+}
+
+// openQuery opens the database read-only and loads the index of the server
+// the flags name.
+func openQuery(q *queryFlags) (idx *stats.Index, period stats.Period, at time.Time, err error) {
+	if period, err = stats.ParsePeriod(q.period); err != nil {
+		return nil, "", at, fmt.Errorf("-period: %w", err)
+	}
+	at = time.Now()
+	if q.at != "" {
+		if at, err = time.Parse(time.RFC3339, q.at); err != nil {
+			return nil, "", at, fmt.Errorf("-at %q is not an RFC 3339 time like 2025-05-01T18:00:00Z", q.at)
+		}
+	}
+	cfg, err := loadConfig(q.config)
+	if err != nil {
+		return nil, "", at, err
+	}
+	s, err := NewMain(cfg).server(q.guild, q.server)
+	if err != nil {
+		return nil, "", at, err
+	}
+	if _, err := os.Stat(cfg.Storage.Path); errors.Is(err, os.ErrNotExist) {
+		return nil, "", at, fmt.Errorf("no database at %s yet: run \"killfeed run\" or \"killfeed import\" first", cfg.Storage.Path)
+	}
+	db, err := storage.Open(cfg.Storage.Path, storage.Options{ReadOnly: true, MaxSize: maxMapSize})
+	if err != nil {
+		return nil, "", at, err
+	}
+	defer db.Close()
+	idx, err = stats.Load(db, scope(s), s.Location)
+	return idx, period, at, err
+}
+
+func runStats(_ context.Context, args []string, stdout io.Writer) error {
+	var q queryFlags
+	fs := newFlagSet("stats", "stats [-config F] -guild G -server S [-period P] [-at T] [-json] PLAYER", &q.commonFlags, true)
+	q.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("stats: name one player, by name (any case) or EOS id; quote names with spaces")
+	}
+	idx, period, at, err := openQuery(&q)
+	if err != nil {
+		return err
+	}
+	st, err := idx.Stats(fs.Arg(0), period, at)
+	if errors.Is(err, stats.ErrNoPlayer) {
+		hint := ""
+		if ms := idx.Search(fs.Arg(0), 5); len(ms) > 0 {
+			var names []string
+			for _, m := range ms {
+				names = append(names, fmt.Sprintf("%q", m.Name))
+			}
+			hint = "; did you mean " + strings.Join(names, ", ") + "?"
+		}
+		return fmt.Errorf("no player named %q on this server%s", fs.Arg(0), hint)
+	}
+	if err != nil {
+		return err
+	}
+	if q.json {
+		return printJSON(stdout, st)
+	}
+	printStats(stdout, st, period, at)
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func periodLabel(p stats.Period, at time.Time, loc *time.Location) string {
+	if p == stats.AllTime {
+		return "all time"
+	}
+	start, end := p.Range(at, loc)
+	return fmt.Sprintf("%s %s to %s", p, time.Unix(start, 0).In(loc).Format("2006-01-02"), time.Unix(end-1, 0).In(loc).Format("2006-01-02"))
+}
+
+func printStats(w io.Writer, s stats.Stats, p stats.Period, at time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	rival := func(r *stats.Rival) string {
+		if r == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%s (%d)", r.Name, r.Count)
+	}
+	weapon := s.FavouriteWeapon
+	if weapon == "" {
+		weapon = "-"
+	}
+	fmt.Fprintf(tw, "%s\t%s, %s\n", s.Name, s.ID, periodLabel(p, at, s.LastSeen.Location()))
+	fmt.Fprintf(tw, "kills\t%d\tdeaths\t%d\tKDR\t%.2f\n", s.Kills, s.Deaths, s.KDR)
+	fmt.Fprintf(tw, "suicides\t%d\trelocations\t%d\tenvironment deaths\t%d\n", s.Suicides, s.Relocations, s.EnvironmentDeaths)
+	fmt.Fprintf(tw, "longest kill\t%d m\tbest streak\t%d\tcurrent streak\t%d\n", s.LongestKill, s.BestStreak, s.CurrentStreak)
+	fmt.Fprintf(tw, "favourite weapon\t%s\tnemesis\t%s\tprey\t%s\n", weapon, rival(s.Nemesis), rival(s.Prey))
+	platform := s.Platform
+	if platform == "" {
+		platform = "-"
+	}
+	fmt.Fprintf(tw, "last seen\t%s\tplatform\t%s\n", s.LastSeen.Format("2006-01-02 15:04 MST"), platform)
+	tw.Flush()
+}
+
+func runLeaderboard(_ context.Context, args []string, stdout io.Writer) error {
+	var q queryFlags
+	var metric string
+	var limit int
+	fs := newFlagSet("leaderboard", "leaderboard [-config F] -guild G -server S [-metric M] [-period P] [-at T] [-limit N] [-json]", &q.commonFlags, true)
+	q.register(fs)
+	fs.StringVar(&metric, "metric", "kills", "kills, deaths, kdr, longest_kill, best_streak or suicides")
+	fs.IntVar(&limit, "limit", 10, "number of players, 1 to 1000")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("leaderboard: unexpected argument %q", fs.Arg(0))
+	}
+	m, err := stats.ParseMetric(metric)
+	if err != nil {
+		return fmt.Errorf("-metric: %w", err)
+	}
+	if limit < 1 || limit > 1000 {
+		return fmt.Errorf("-limit %d: use a number from 1 to 1000", limit)
+	}
+	idx, period, at, err := openQuery(&q)
+	if err != nil {
+		return err
+	}
+	board := idx.Leaderboard(m, period, at, limit)
+	if q.json {
+		if board == nil {
+			board = []stats.Entry{}
+		}
+		return printJSON(stdout, board)
+	}
+	fmt.Fprintf(stdout, "%s, %s\n", m, periodLabel(period, at, idx.Location()))
+	if len(board) == 0 {
+		fmt.Fprintln(stdout, "no players yet")
+		return nil
+	}
+	for _, e := range board {
+		v := fmt.Sprintf("%.0f", e.Value)
+		if m == stats.KDR {
+			v = fmt.Sprintf("%.2f", e.Value)
+		}
+		fmt.Fprintf(stdout, "%4d. %8s  %s\n", e.Rank, v, e.Name)
+	}
+	return nil
+}

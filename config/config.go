@@ -1,0 +1,508 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zone names must work on hosts without a zone database
+
+	"github.com/BurntSushi/toml"
+)
+
+// GuildID is a Discord guild (server) id, a snowflake kept as its decimal
+// string.
+type GuildID string
+
+// ServerID is the short name of a game server, unique within its guild,
+// made of 1 to 64 letters, digits, '-' or '_'.
+type ServerID string
+
+// Config is the whole of config.toml.
+type Config struct {
+	Storage Storage  `toml:"storage"`
+	Discord Discord  `toml:"discord"`
+	Servers []Server `toml:"servers"`
+}
+
+// Storage says where the bot keeps its data.
+type Storage struct {
+	// Path is the database file, "killfeed.db" by default. Load resolves a
+	// relative path against the directory of the config file.
+	Path string `toml:"path"`
+}
+
+// Discord holds what the bot needs to talk to Discord. Its String, GoString,
+// LogValue and MarshalJSON methods leave the token out.
+type Discord struct {
+	// Token is the bot token. It is secret: never print or log it.
+	Token string `toml:"token"`
+	// APIURL is the base URL of the Discord API, "https://discord.com" by
+	// default, without a trailing slash.
+	APIURL string `toml:"api_url"`
+}
+
+// Server is one Deadside game server, a [[servers]] entry.
+type Server struct {
+	// GuildID is the Discord guild the server reports to.
+	GuildID GuildID `toml:"guild_id"`
+	// ID names the server within its guild.
+	ID ServerID `toml:"id"`
+	// Name is the display name; it defaults to ID.
+	Name string `toml:"name"`
+	// KillfeedDir is the folder holding the killfeed CSV files. Load resolves
+	// a relative path against the directory of the config file.
+	KillfeedDir string `toml:"killfeed_dir"`
+	// ServerLog is the server's log file, optional. Load resolves a relative
+	// path against the directory of the config file.
+	ServerLog string `toml:"server_log"`
+	// Timezone is the IANA name of the zone the server writes its
+	// timestamps in, "UTC" by default.
+	Timezone string `toml:"timezone"`
+	// Location is Timezone loaded by ParseConfig or Load; it is nil in a
+	// Server built by hand.
+	Location *time.Location `toml:"-"`
+}
+
+// Defaults.
+const (
+	defaultStoragePath = "killfeed.db"
+	defaultAPIURL      = "https://discord.com"
+	defaultTimezone    = "UTC"
+)
+
+// DefaultConfig returns the configuration an empty config.toml gives: the
+// database in "killfeed.db", the public Discord API and no servers.
+func DefaultConfig() Config {
+	return Config{
+		Storage: Storage{Path: defaultStoragePath},
+		Discord: Discord{APIURL: defaultAPIURL},
+	}
+}
+
+// Server returns the server with the given guild and id, pointing into
+// c.Servers, and whether there is one.
+func (c Config) Server(guild GuildID, id ServerID) (*Server, bool) {
+	for i := range c.Servers {
+		if c.Servers[i].GuildID == guild && c.Servers[i].ID == id {
+			return &c.Servers[i], true
+		}
+	}
+	return nil, false
+}
+
+// String describes d without the token, for example
+// "https://discord.com (token set)".
+func (d Discord) String() string {
+	return d.APIURL + " (" + d.tokenState() + ")"
+}
+
+// GoString is like String for the %#v verb: it shows the fields but not the
+// token.
+func (d Discord) GoString() string {
+	return fmt.Sprintf("config.Discord{Token:%q, APIURL:%q}", d.tokenState(), d.APIURL)
+}
+
+// LogValue makes slog log d as its API URL and whether a token is set,
+// never the token itself.
+func (d Discord) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("api_url", d.APIURL),
+		slog.String("token", d.tokenState()),
+	)
+}
+
+// MarshalJSON encodes d like LogValue, as its API URL and whether a token is
+// set, so a Config dumped as JSON (by slog's JSON handler, say) does not carry
+// the token.
+func (d Discord) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		APIURL string `json:"api_url"`
+		Token  string `json:"token"`
+	}{d.APIURL, d.tokenState()})
+}
+
+func (d Discord) tokenState() string {
+	if d.Token == "" {
+		return "no token"
+	}
+	return "token set"
+}
+
+// Load reads and validates the config file at path, like ParseConfig, and
+// then resolves relative storage.path, killfeed_dir and server_log paths
+// against the directory holding the file. Its errors start with
+// `load config "path": `.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named below already
+		}
+		return Config{}, fmt.Errorf("load config %q: %w", path, err)
+	}
+	defer f.Close()
+	cfg, err := ParseConfig(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("load config %q: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	cfg.Storage.Path = resolve(dir, cfg.Storage.Path)
+	for i := range cfg.Servers {
+		s := &cfg.Servers[i]
+		s.KillfeedDir = resolve(dir, s.KillfeedDir)
+		s.ServerLog = resolve(dir, s.ServerLog)
+	}
+	return cfg, nil
+}
+
+// resolve returns p relative to dir, unless p is empty or already absolute
+// (or rooted, like "/data" on Windows).
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) || p[0] == '/' || p[0] == filepath.Separator {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// ParseConfig reads a config file from r: it starts from DefaultConfig,
+// expands ${NAME} environment references, decodes the TOML and validates the
+// result, filling in defaults such as a server's name and time zone and
+// loading each server's Location. All the problems validation finds are
+// returned together, joined with errors.Join.
+func ParseConfig(r io.Reader) (Config, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: read: %w", err)
+	}
+	text := expandEnv(string(raw))
+
+	// Decode loosely first: syntax errors surface here, and values of the
+	// wrong type can be named precisely (servers[1].guild_id rather than
+	// BurntSushi's servers.guild_id).
+	var loose map[string]any
+	if _, err := toml.Decode(text, &loose); err != nil {
+		return Config{}, syntaxError(err)
+	}
+	if errs := checkTypes(loose); len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+
+	cfg := DefaultConfig()
+	md, err := toml.Decode(text, &cfg)
+	if err != nil {
+		// checkTypes should have caught whatever gets here.
+		return Config{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	var errs []error
+	for _, key := range topUndecoded(md.Undecoded()) {
+		errs = append(errs, unknownKeyError(key))
+	}
+	errs = append(errs, cfg.validate()...)
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces each ${NAME} in s by the environment variable NAME,
+// leaving any other "$" alone.
+func expandEnv(s string) string {
+	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		return os.Getenv(ref[2 : len(ref)-1])
+	})
+}
+
+// syntaxError turns a TOML parse error into a config error naming the line.
+// It uses only the short message: the long form quotes the source line,
+// which may hold the token.
+func syntaxError(err error) error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	msg := fmt.Sprintf("config: line %d: %s", pe.Position.Line, pe.Message)
+	if pe.LastKey != "" {
+		msg += fmt.Sprintf(" (last key %q)", pe.LastKey)
+	}
+	if strings.HasSuffix(pe.LastKey, "guild_id") && strings.Contains(pe.Message, "out of range") {
+		msg += `: write Discord ids in quotes, like guild_id = "123456789012345678"`
+	}
+	return errors.New(msg)
+}
+
+// The keys config.toml may hold, by table ("" is the top level); built from
+// the toml tags so it cannot drift from the structs.
+var knownKeys = func() map[string][]string {
+	keys := map[string][]string{}
+	var walk func(table string, t reflect.Type)
+	walk = func(table string, t reflect.Type) {
+		for f := range t.Fields() {
+			name := f.Tag.Get("toml")
+			if name == "" || name == "-" {
+				continue
+			}
+			keys[table] = append(keys[table], name)
+			ft := f.Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				sub := name
+				if table != "" {
+					sub = table + "." + name
+				}
+				walk(sub, ft)
+			}
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
+	return keys
+}()
+
+// topUndecoded drops the keys inside an unknown table, which is reported
+// itself.
+func topUndecoded(keys []toml.Key) []toml.Key {
+	var out []toml.Key
+	reported := map[string]bool{}
+	for _, k := range keys {
+		skip := false
+		for i := 1; i < len(k); i++ {
+			if reported[k[:i].String()] {
+				skip = true
+				break
+			}
+		}
+		if !skip {
+			reported[k.String()] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func unknownKeyError(key toml.Key) error {
+	table := strings.Join(key[:len(key)-1], ".")
+	last := key[len(key)-1]
+	best, bestDist := "", 3 // suggest only close matches
+	for _, known := range knownKeys[table] {
+		if d := editDistance(last, known); d < bestDist {
+			best, bestDist = known, d
+		}
+	}
+	if best != "" {
+		full := best
+		if table != "" {
+			full = table + "." + best
+		}
+		return fmt.Errorf("config: unknown key %q (did you mean %q? see config.toml for every key)", key.String(), full)
+	}
+	return fmt.Errorf("config: unknown key %q (check the spelling; see config.toml for every key)", key.String())
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// checkTypes reports known keys holding values of the wrong TOML type, as
+// decoded into a generic map. Unknown keys are left to the unknown-key check.
+func checkTypes(m map[string]any) []error {
+	var errs []error
+	table := func(key string) map[string]any {
+		v, ok := m[key]
+		if !ok {
+			return nil
+		}
+		t, ok := v.(map[string]any)
+		if !ok {
+			errs = append(errs, fmt.Errorf("config: %s is %s, not a table: write it as a [%s] section", key, typeName(v), key))
+		}
+		return t
+	}
+	if t := table("storage"); t != nil {
+		errs = append(errs, checkStrings("storage.", t, "path")...)
+	}
+	if t := table("discord"); t != nil {
+		errs = append(errs, checkStrings("discord.", t, "token", "api_url")...)
+	}
+	if v, ok := m["servers"]; ok {
+		var entries []map[string]any
+		switch v := v.(type) {
+		case []map[string]any:
+			entries = v
+		case []any:
+			for _, e := range v {
+				t, ok := e.(map[string]any)
+				if !ok {
+					entries = nil
+					errs = append(errs, errors.New("config: servers holds something other than tables: write each server as a [[servers]] section"))
+					break
+				}
+				entries = append(entries, t)
+			}
+		default:
+			errs = append(errs, fmt.Errorf("config: servers is %s, not a list of tables: write each server as a [[servers]] section, with double brackets", typeName(v)))
+		}
+		for i, t := range entries {
+			prefix := fmt.Sprintf("servers[%d].", i)
+			if g, ok := t["guild_id"].(int64); ok {
+				errs = append(errs, fmt.Errorf("config: %sguild_id is a number, but Discord ids must be quoted: write guild_id = \"%d\"", prefix, g))
+				delete(t, "guild_id")
+			}
+			errs = append(errs, checkStrings(prefix, t, "guild_id", "id", "name", "killfeed_dir", "server_log", "timezone")...)
+		}
+	}
+	return errs
+}
+
+// checkStrings reports the given keys of t that are present but not
+// strings. It never quotes a value, which might be the token.
+func checkStrings(prefix string, t map[string]any, keys ...string) []error {
+	var errs []error
+	for _, k := range keys {
+		v, ok := t[k]
+		if !ok {
+			continue
+		}
+		if _, ok := v.(string); !ok {
+			errs = append(errs, fmt.Errorf("config: %s%s is %s, not a string: put the value in quotes", prefix, k, typeName(v)))
+		}
+	}
+	return errs
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64, float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case time.Time:
+		return "a date or time"
+	case []any, []map[string]any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	default:
+		return fmt.Sprintf("a %T", v)
+	}
+}
+
+var (
+	snowflake = regexp.MustCompile(`^[0-9]{17,20}$`)
+	serverID  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+const guildIDHelp = `a number like "123456789012345678" (Developer Mode, right-click the server, Copy Server ID)`
+
+// validate checks c, fills in per-server defaults and loads each server's
+// Location. It returns every problem found.
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: "+format, args...))
+	}
+
+	if strings.TrimSpace(c.Storage.Path) == "" {
+		bad(`storage.path is empty: set it to the database file, like %q, or leave it out`, defaultStoragePath)
+	}
+
+	if u, err := url.Parse(c.Discord.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		shown := c.Discord.APIURL
+		if err == nil {
+			shown = u.Redacted()
+		}
+		bad(`discord.api_url %q is not an absolute http(s) URL: use something like %q, or leave it out`, shown, defaultAPIURL)
+	} else {
+		c.Discord.APIURL = strings.TrimRight(c.Discord.APIURL, "/")
+	}
+
+	type key struct {
+		guild GuildID
+		id    ServerID
+	}
+	seen := map[key]bool{}
+	for i := range c.Servers {
+		s := &c.Servers[i]
+		name := fmt.Sprintf("servers[%d]", i)
+		okGuild, okID := false, false
+
+		switch {
+		case s.GuildID == "":
+			bad(`%s.guild_id is missing: set it to the Discord server (guild) id, %s`, name, guildIDHelp)
+		case !snowflake.MatchString(string(s.GuildID)):
+			bad(`%s.guild_id %q is not a Discord id: use the 17 to 20 digit server (guild) id, %s`, name, s.GuildID, guildIDHelp)
+		default:
+			okGuild = true
+		}
+
+		switch {
+		case s.ID == "":
+			bad(`%s.id is missing: give the server a short id of letters, digits, '-' or '_', like "eu1"`, name)
+		case !serverID.MatchString(string(s.ID)):
+			bad(`%s.id %q is not valid: use 1 to 64 letters, digits, '-' or '_', like "eu1"`, name, s.ID)
+		default:
+			okID = true
+		}
+
+		if okGuild && okID {
+			k := key{s.GuildID, s.ID}
+			if seen[k] {
+				bad(`%s repeats guild_id %q id %q: server ids must be unique within a guild`, name, s.GuildID, s.ID)
+			}
+			seen[k] = true
+		}
+
+		if s.Name == "" {
+			s.Name = string(s.ID)
+		}
+
+		if strings.TrimSpace(s.KillfeedDir) == "" {
+			bad(`%s.killfeed_dir is missing: set it to the folder with the killfeed CSVs, Deadside/Saved/actual1/deathlogs/world_0`, name)
+		}
+
+		if s.Timezone == "" {
+			s.Timezone = defaultTimezone
+		}
+		loc, err := time.LoadLocation(s.Timezone)
+		if err != nil {
+			bad(`%s.timezone %q is not a known IANA time zone (for example "Europe/London", "America/New_York", "UTC")`, name, s.Timezone)
+		} else {
+			s.Location = loc
+		}
+	}
+	return errs
+}

@@ -1,0 +1,291 @@
+package stats
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"killfeed/parser"
+	"killfeed/storage"
+)
+
+// kind is an event's meaning for the figures.
+type kind uint8
+
+const (
+	kindKill kind = iota + 1
+	kindRoadkill
+	kindSuicide
+	kindRelocation
+	kindEnvironment
+)
+
+// event is one killfeed event in memory: 32 bytes.
+type event struct {
+	t      int64  // Unix seconds
+	seq    uint32 // arrival order in storage, for events of the same second
+	killer int32  // player index, -1 for environment deaths
+	victim int32  // player index
+	weapon int32  // index in Index.weapons
+	dist   int32
+	kind   kind
+}
+
+func (e *event) before(o *event) bool {
+	return e.t < o.t || e.t == o.t && e.seq < o.seq
+}
+
+type player struct {
+	id       string
+	name     string // from the latest event
+	platform string // from the latest event that had one
+	lastT    int64
+	lastSeq  uint32
+	events   []int32 // indices into Index.events, in order
+	all      Totals
+}
+
+// nameRef records who used a name last.
+type nameRef struct {
+	player int32
+	t      int64
+	seq    uint32
+}
+
+// Index holds one server's events and the figures derived from them. It is
+// safe for concurrent use: Add takes a write lock, queries a read lock.
+type Index struct {
+	loc *time.Location
+
+	mu       sync.RWMutex
+	events   []event
+	players  []player
+	byID     map[string]int32
+	byName   map[string]nameRef // lower-case name → its latest user
+	names    []string           // keys of byName, sorted, for prefix search
+	weapons  []string
+	weaponID map[string]int32
+	summary  Summary
+}
+
+// Summary counts a server's events by kind.
+type Summary struct {
+	Events       int `json:"events"`
+	Kills        int `json:"kills"` // roadkills included
+	Roadkills    int `json:"roadkills"`
+	Suicides     int `json:"suicides"`
+	Relocations  int `json:"relocations"`
+	Unattributed int `json:"unattributed"`
+	Players      int `json:"players"`
+}
+
+// New returns an empty index whose periods are calendar periods in loc.
+func New(loc *time.Location) *Index {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Index{
+		loc:      loc,
+		byID:     make(map[string]int32),
+		byName:   make(map[string]nameRef),
+		weaponID: make(map[string]int32),
+	}
+}
+
+// Load builds the index of scope s from db.
+func Load(db *storage.DB, s storage.Scope, loc *time.Location) (*Index, error) {
+	x := New(loc)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	err := db.ForEachEvent(s, func(r *storage.Record) error {
+		x.insert(r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(x.names)
+	x.recompute()
+	return x, nil
+}
+
+// Add adds events just committed to storage. Events that sort before ones
+// already held (an old file imported late) make it recompute every figure
+// from memory, so the result is the same as a rebuild's.
+func (x *Index) Add(recs []storage.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	first := len(x.events)
+	ordered := true
+	newNames := len(x.names)
+	for i := range recs {
+		if !x.insert(&recs[i]) {
+			ordered = false
+		}
+	}
+	x.sortNewNames(newNames)
+	if !ordered {
+		x.recompute()
+		return
+	}
+	for i := first; i < len(x.events); i++ {
+		x.apply(int32(i))
+	}
+}
+
+// insert interns r's players and weapon and appends it to x.events. It
+// reports whether r sorts after the event before it.
+func (x *Index) insert(r *storage.Record) bool {
+	e := event{
+		t:      r.Time,
+		seq:    uint32(r.Seq),
+		killer: -1,
+		weapon: x.weapon(r.Weapon),
+		dist:   r.Distance,
+	}
+	e.victim = x.player(r.VictimID, r.Victim, r.VictimPlatform, r.Time, e.seq)
+	switch r.Kind {
+	case parser.Kill:
+		e.killer = x.player(r.KillerID, r.Killer, r.KillerPlatform, r.Time, e.seq)
+		e.kind = kindKill
+		if w := string(r.Weapon); w == parser.WeaponCar || w == parser.WeaponBoat {
+			e.kind = kindRoadkill
+		}
+	case parser.SelfDeath:
+		e.kind = kindSuicide
+		if r.Relocation() {
+			e.kind = kindRelocation
+		}
+	default:
+		e.kind = kindEnvironment
+	}
+	ordered := len(x.events) == 0 || x.events[len(x.events)-1].before(&e)
+	x.events = append(x.events, e)
+	return ordered
+}
+
+// player returns the index of the player with EOS id, creating it, and
+// records the name and platform if this event is their latest.
+func (x *Index) player(id, name, platform []byte, t int64, seq uint32) int32 {
+	i, ok := x.byID[string(id)]
+	if !ok {
+		i = int32(len(x.players))
+		x.players = append(x.players, player{id: string(id), lastT: t - 1})
+		x.byID[x.players[i].id] = i
+	}
+	p := &x.players[i]
+	if t > p.lastT || t == p.lastT && seq >= p.lastSeq {
+		p.lastT, p.lastSeq = t, seq
+		if string(name) != p.name {
+			p.name = string(name)
+		}
+		if len(platform) > 0 && string(platform) != p.platform {
+			p.platform = string(platform)
+		}
+	}
+	if len(name) > 0 {
+		lower := strings.ToLower(string(name))
+		ref, seen := x.byName[lower]
+		if !seen {
+			x.names = append(x.names, lower)
+		}
+		if !seen || t > ref.t || t == ref.t && seq >= ref.seq {
+			x.byName[lower] = nameRef{player: i, t: t, seq: seq}
+		}
+	}
+	return i
+}
+
+func (x *Index) weapon(w []byte) int32 {
+	i, ok := x.weaponID[string(w)]
+	if !ok {
+		i = int32(len(x.weapons))
+		x.weapons = append(x.weapons, string(w))
+		x.weaponID[x.weapons[i]] = i
+	}
+	return i
+}
+
+// sortNewNames puts the names appended since x.names[:from] in order.
+func (x *Index) sortNewNames(from int) {
+	added := x.names[from:]
+	if len(added) == 0 {
+		return
+	}
+	if len(added) > 64 {
+		slices.Sort(x.names)
+		return
+	}
+	added = slices.Clone(added)
+	x.names = x.names[:from]
+	for _, n := range added {
+		i, _ := slices.BinarySearch(x.names, n)
+		x.names = slices.Insert(x.names, i, n)
+	}
+}
+
+// recompute sorts the events and derives every player's list and totals
+// from them again.
+func (x *Index) recompute() {
+	slices.SortFunc(x.events, func(a, b event) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	for i := range x.players {
+		p := &x.players[i]
+		p.events = p.events[:0]
+		p.all = Totals{}
+	}
+	x.summary = Summary{}
+	for i := range x.events {
+		x.apply(int32(i))
+	}
+}
+
+// apply adds event i to its players' lists and all-time totals.
+func (x *Index) apply(i int32) {
+	e := &x.events[i]
+	if e.killer >= 0 {
+		k := &x.players[e.killer]
+		k.events = append(k.events, i)
+		k.all.add(e, e.killer)
+	}
+	v := &x.players[e.victim]
+	v.events = append(v.events, i)
+	v.all.add(e, e.victim)
+
+	s := &x.summary
+	s.Events++
+	switch e.kind {
+	case kindKill:
+		s.Kills++
+	case kindRoadkill:
+		s.Kills++
+		s.Roadkills++
+	case kindSuicide:
+		s.Suicides++
+	case kindRelocation:
+		s.Relocations++
+	case kindEnvironment:
+		s.Unattributed++
+	}
+}
+
+// Summary returns the server's event counts.
+func (x *Index) Summary() Summary {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	s := x.summary
+	s.Players = len(x.players)
+	return s
+}
+
+// Location returns the time zone the index's periods are in.
+func (x *Index) Location() *time.Location { return x.loc }

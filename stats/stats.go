@@ -1,0 +1,199 @@
+package stats
+
+import (
+	"errors"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Totals are the counting figures of one player over some events. add is
+// the one definition of them.
+type Totals struct {
+	Kills         int32
+	Deaths        int32
+	Suicides      int32
+	Relocations   int32
+	EnvDeaths     int32
+	LongestKill   int32
+	BestStreak    int32
+	CurrentStreak int32
+}
+
+// add counts e, an event of player p, in t. Events must come in order.
+func (t *Totals) add(e *event, p int32) {
+	switch e.kind {
+	case kindKill, kindRoadkill:
+		if e.killer == p {
+			t.Kills++
+			t.LongestKill = max(t.LongestKill, e.dist)
+			t.CurrentStreak++
+			t.BestStreak = max(t.BestStreak, t.CurrentStreak)
+			return
+		}
+		t.Deaths++
+	case kindSuicide:
+		t.Suicides++
+	case kindRelocation:
+		t.Relocations++
+	case kindEnvironment:
+		t.EnvDeaths++
+	}
+	t.CurrentStreak = 0 // every death ends a streak
+}
+
+// KDR returns kills / max(deaths, 1), rounded to 2 decimals.
+func (t *Totals) KDR() float64 {
+	return math.Round(float64(t.Kills)/float64(max(t.Deaths, 1))*100) / 100
+}
+
+// Rival is a player met in a fight, with how often.
+type Rival struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// Stats are one player's figures over one period.
+type Stats struct {
+	ID                string  `json:"id"`
+	Name              string  `json:"name"`
+	Kills             int     `json:"kills"`
+	Deaths            int     `json:"deaths"`
+	Suicides          int     `json:"suicides"`
+	Relocations       int     `json:"relocations"`
+	EnvironmentDeaths int     `json:"environment_deaths"`
+	KDR               float64 `json:"kdr"`
+	LongestKill       int     `json:"longest_kill"`
+	BestStreak        int     `json:"best_streak"`
+	CurrentStreak     int     `json:"current_streak"`
+	FavouriteWeapon   string  `json:"favourite_weapon"`
+	Nemesis           *Rival  `json:"nemesis"`
+	Prey              *Rival  `json:"prey"`
+
+	LastSeen time.Time `json:"-"` // time of the player's latest event, any period
+	Platform string    `json:"-"` // latest platform seen, "" in older logs
+}
+
+// ErrNoPlayer is returned when a name or id matches no player.
+var ErrNoPlayer = errors.New("no such player")
+
+// Lookup returns the EOS id of the player with id or name q (any case); a
+// name resolves to the player who used it last.
+func (x *Index) Lookup(q string) (string, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	i, ok := x.find(q)
+	if !ok {
+		return "", ErrNoPlayer
+	}
+	return x.players[i].id, nil
+}
+
+func (x *Index) find(q string) (int32, bool) {
+	if i, ok := x.byID[q]; ok {
+		return i, true
+	}
+	ref, ok := x.byName[strings.ToLower(q)]
+	return ref.player, ok
+}
+
+// Stats returns the figures of player q (name or EOS id) for the period
+// that holds at.
+func (x *Index) Stats(q string, period Period, at time.Time) (Stats, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	pi, ok := x.find(q)
+	if !ok {
+		return Stats{}, ErrNoPlayer
+	}
+	p := &x.players[pi]
+	start, end := period.Range(at, x.loc)
+
+	evs := p.events
+	lo := sort.Search(len(evs), func(i int) bool { return x.events[evs[i]].t >= start })
+	hi := sort.Search(len(evs), func(i int) bool { return x.events[evs[i]].t >= end })
+
+	var t Totals
+	weapons := map[int32]int{}
+	killedBy := map[int32]int{}
+	killed := map[int32]int{}
+	for _, ei := range evs[lo:hi] {
+		e := &x.events[ei]
+		t.add(e, pi)
+		if e.kind != kindKill && e.kind != kindRoadkill {
+			continue
+		}
+		if e.killer == pi {
+			weapons[e.weapon]++
+			killed[e.victim]++
+		} else {
+			killedBy[e.killer]++
+		}
+	}
+
+	s := Stats{
+		ID:                p.id,
+		Name:              p.name,
+		Kills:             int(t.Kills),
+		Deaths:            int(t.Deaths),
+		Suicides:          int(t.Suicides),
+		Relocations:       int(t.Relocations),
+		EnvironmentDeaths: int(t.EnvDeaths),
+		KDR:               t.KDR(),
+		LongestKill:       int(t.LongestKill),
+		BestStreak:        int(t.BestStreak),
+		CurrentStreak:     int(t.CurrentStreak),
+		Nemesis:           x.topRival(killedBy),
+		Prey:              x.topRival(killed),
+		LastSeen:          time.Unix(p.lastT, 0).In(x.loc),
+		Platform:          p.platform,
+	}
+	best := 0
+	for w, n := range weapons {
+		if name := x.weapons[w]; n > best || n == best && name < s.FavouriteWeapon {
+			s.FavouriteWeapon, best = name, n
+		}
+	}
+	return s, nil
+}
+
+// topRival returns the player with the highest count; ties go to the
+// smallest EOS id.
+func (x *Index) topRival(counts map[int32]int) *Rival {
+	var r *Rival
+	for pi, n := range counts {
+		p := &x.players[pi]
+		if r == nil || n > r.Count || n == r.Count && p.id < r.ID {
+			r = &Rival{ID: p.id, Name: p.name, Count: n}
+		}
+	}
+	return r
+}
+
+// Match is a player found by name.
+type Match struct {
+	ID   string `json:"id"`
+	Name string `json:"name"` // current display name
+}
+
+// Search returns up to limit players with a name (any they used) that
+// starts with prefix, in any case, in name order.
+func (x *Index) Search(prefix string, limit int) []Match {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	prefix = strings.ToLower(prefix)
+	i := sort.SearchStrings(x.names, prefix)
+	var out []Match
+	seen := map[int32]bool{}
+	for ; i < len(x.names) && len(out) < limit && strings.HasPrefix(x.names[i], prefix); i++ {
+		pi := x.byName[x.names[i]].player
+		if seen[pi] {
+			continue
+		}
+		seen[pi] = true
+		out = append(out, Match{ID: x.players[pi].id, Name: x.players[pi].name})
+	}
+	return out
+}
