@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -68,6 +69,19 @@ func (m *Main) Open() error {
 		m.Indexes[scope(s)] = x
 		m.Log.Info("index loaded", "server", scope(s), "events", x.Summary().Events, "took", time.Since(start).Round(time.Millisecond))
 	}
+	// Loading touched every page of the database's memory map. Reopening it
+	// drops those pages from the resident set (they stay in the kernel's
+	// page cache), and the garbage of loading goes back to the system: on a
+	// Raspberry Pi that is most of the bot's memory.
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if db, err = storage.Open(m.Config.Storage.Path, storage.Options{MaxSize: maxMapSize}); err != nil {
+		return err
+	}
+	m.DB = db
+	debug.FreeOSMemory()
+
 	m.Writer = storage.NewWriter(db, m.afterCommit)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel

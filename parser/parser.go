@@ -200,7 +200,7 @@ func parseTime(b []byte, loc *time.Location) (time.Time, bool) {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
 		return time.Time{}, false
 	}
-	if year < 2000 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 59 {
+	if year < 2000 || year > 2100 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	if loc == nil {

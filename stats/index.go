@@ -2,6 +2,7 @@ package stats
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -22,16 +23,23 @@ const (
 	kindEnvironment
 )
 
-// event is one killfeed event in memory: 32 bytes.
+// event is one killfeed event in memory: 24 bytes, since a server holds
+// millions of them.
 type event struct {
-	t      int64  // Unix seconds
+	t      uint32 // seconds since epoch2000
 	seq    uint32 // arrival order in storage, for events of the same second
-	killer int32  // player index, -1 for environment deaths
+	killer int32  // player index, -1 for environment deaths and self-deaths
 	victim int32  // player index
-	weapon int32  // index in Index.weapons
 	dist   int32
+	weapon uint16 // index in Index.weapons
 	kind   kind
 }
+
+// epoch2000 is 2000-01-01 UTC in Unix seconds: the parser takes no earlier
+// time and none after 2100, so event times fit in 32 bits from it.
+const epoch2000 = 946684800
+
+func (e *event) unix() int64 { return int64(e.t) + epoch2000 }
 
 func (e *event) before(o *event) bool {
 	return e.t < o.t || e.t == o.t && e.seq < o.seq
@@ -39,8 +47,10 @@ func (e *event) before(o *event) bool {
 
 type player struct {
 	id       string
-	name     string // from the latest event
-	platform string // from the latest event that had one
+	name     string   // from the latest event
+	lower    string   // name in lower case
+	ref      *nameRef // byName[lower], once looked up
+	platform string   // from the latest event that had one
 	lastT    int64
 	lastSeq  uint32
 	events   []int32 // indices into Index.events, in order
@@ -63,10 +73,10 @@ type Index struct {
 	events   []event
 	players  []player
 	byID     map[string]int32
-	byName   map[string]nameRef // lower-case name → its latest user
-	names    []string           // keys of byName, sorted, for prefix search
+	byName   map[string]*nameRef // lower-case name → its latest user
+	names    []string            // keys of byName, sorted, for prefix search
 	weapons  []string
-	weaponID map[string]int32
+	weaponID map[string]uint16
 	summary  Summary
 }
 
@@ -89,8 +99,8 @@ func New(loc *time.Location) *Index {
 	return &Index{
 		loc:      loc,
 		byID:     make(map[string]int32),
-		byName:   make(map[string]nameRef),
-		weaponID: make(map[string]int32),
+		byName:   make(map[string]*nameRef),
+		weaponID: make(map[string]uint16),
 	}
 }
 
@@ -99,7 +109,12 @@ func Load(db *storage.DB, s storage.Scope, loc *time.Location) (*Index, error) {
 	x := New(loc)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	err := db.ForEachEvent(s, func(r *storage.Record) error {
+	counts, err := db.Counts(s)
+	if err != nil {
+		return nil, err
+	}
+	x.events = make([]event, 0, counts.Events)
+	err = db.ForEachEvent(s, func(r *storage.Record) error {
 		x.insert(r)
 		return nil
 	})
@@ -142,7 +157,7 @@ func (x *Index) Add(recs []storage.Record) {
 // reports whether r sorts after the event before it.
 func (x *Index) insert(r *storage.Record) bool {
 	e := event{
-		t:      r.Time,
+		t:      uint32(r.Time - epoch2000),
 		seq:    uint32(r.Seq),
 		killer: -1,
 		weapon: x.weapon(r.Weapon),
@@ -183,50 +198,71 @@ func (x *Index) player(id, name, platform []byte, t int64, seq uint32) int32 {
 		p.lastT, p.lastSeq = t, seq
 		if string(name) != p.name {
 			p.name = string(name)
+			p.lower = strings.ToLower(p.name)
+			p.ref = nil
 		}
 		if len(platform) > 0 && string(platform) != p.platform {
 			p.platform = string(platform)
 		}
 	}
-	if len(name) > 0 {
-		lower := strings.ToLower(string(name))
-		ref, seen := x.byName[lower]
-		if !seen {
-			x.names = append(x.names, lower)
-		}
-		if !seen || t > ref.t || t == ref.t && seq >= ref.seq {
-			x.byName[lower] = nameRef{player: i, t: t, seq: seq}
-		}
+	if len(name) == 0 {
+		return i
+	}
+	lower, ref := p.lower, p.ref
+	if string(name) != p.name || ref == nil {
+		lower = strings.ToLower(string(name))
+		ref = x.byName[lower]
+	}
+	if ref == nil {
+		ref = &nameRef{player: i, t: t, seq: seq}
+		x.byName[lower] = ref
+		x.names = append(x.names, lower)
+	} else if t > ref.t || t == ref.t && seq >= ref.seq {
+		*ref = nameRef{player: i, t: t, seq: seq}
+	}
+	if lower == p.lower {
+		p.ref = ref
 	}
 	return i
 }
 
-func (x *Index) weapon(w []byte) int32 {
+// weapon returns the index of weapon w. Past 65,535 distinct weapon names,
+// which no real server has, further names share the last index.
+func (x *Index) weapon(w []byte) uint16 {
 	i, ok := x.weaponID[string(w)]
 	if !ok {
-		i = int32(len(x.weapons))
+		if len(x.weapons) == math.MaxUint16 {
+			return math.MaxUint16 - 1
+		}
+		i = uint16(len(x.weapons))
 		x.weapons = append(x.weapons, string(w))
 		x.weaponID[x.weapons[i]] = i
 	}
 	return i
 }
 
-// sortNewNames puts the names appended since x.names[:from] in order.
+// sortNewNames puts the names appended since x.names[:from] in order,
+// merging them into the sorted ones.
 func (x *Index) sortNewNames(from int) {
-	added := x.names[from:]
+	added := slices.Clone(x.names[from:])
 	if len(added) == 0 {
 		return
 	}
-	if len(added) > 64 {
-		slices.Sort(x.names)
-		return
+	slices.Sort(added)
+	old := x.names[:from]
+	merged := make([]string, 0, len(x.names))
+	i, j := 0, 0
+	for i < len(old) && j < len(added) {
+		if old[i] <= added[j] {
+			merged = append(merged, old[i])
+			i++
+		} else {
+			merged = append(merged, added[j])
+			j++
+		}
 	}
-	added = slices.Clone(added)
-	x.names = x.names[:from]
-	for _, n := range added {
-		i, _ := slices.BinarySearch(x.names, n)
-		x.names = slices.Insert(x.names, i, n)
-	}
+	merged = append(merged, old[i:]...)
+	x.names = append(merged, added[j:]...)
 }
 
 // recompute sorts the events and derives every player's list and totals
@@ -238,8 +274,21 @@ func (x *Index) recompute() {
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
+	// Size every player's list exactly: at a million events the slack of
+	// growing them by appending would cost megabytes.
+	n := make([]int32, len(x.players))
+	for i := range x.events {
+		e := &x.events[i]
+		if e.killer >= 0 {
+			n[e.killer]++
+		}
+		n[e.victim]++
+	}
 	for i := range x.players {
 		p := &x.players[i]
+		if cap(p.events) < int(n[i]) || cap(p.events) > 2*int(n[i])+8 {
+			p.events = make([]int32, 0, n[i])
+		}
 		p.events = p.events[:0]
 		p.all = Totals{}
 	}

@@ -91,8 +91,8 @@ func (x *Index) Leaderboard(m Metric, period Period, at time.Time, limit int) []
 		}
 	} else {
 		start, end := period.Range(at, x.loc)
-		lo := sort.Search(len(x.events), func(i int) bool { return x.events[i].t >= start })
-		hi := sort.Search(len(x.events), func(i int) bool { return x.events[i].t >= end })
+		lo := sort.Search(len(x.events), func(i int) bool { return x.events[i].unix() >= start })
+		hi := sort.Search(len(x.events), func(i int) bool { return x.events[i].unix() >= end })
 		totals := map[int32]*Totals{}
 		get := func(p int32) *Totals {
 			t := totals[p]

@@ -95,8 +95,10 @@ func (x *Index) find(q string) (int32, bool) {
 	if i, ok := x.byID[q]; ok {
 		return i, true
 	}
-	ref, ok := x.byName[strings.ToLower(q)]
-	return ref.player, ok
+	if ref := x.byName[strings.ToLower(q)]; ref != nil {
+		return ref.player, true
+	}
+	return 0, false
 }
 
 // Stats returns the figures of player q (name or EOS id) for the period
@@ -112,11 +114,11 @@ func (x *Index) Stats(q string, period Period, at time.Time) (Stats, error) {
 	start, end := period.Range(at, x.loc)
 
 	evs := p.events
-	lo := sort.Search(len(evs), func(i int) bool { return x.events[evs[i]].t >= start })
-	hi := sort.Search(len(evs), func(i int) bool { return x.events[evs[i]].t >= end })
+	lo := sort.Search(len(evs), func(i int) bool { return x.events[evs[i]].unix() >= start })
+	hi := sort.Search(len(evs), func(i int) bool { return x.events[evs[i]].unix() >= end })
 
 	var t Totals
-	weapons := map[int32]int{}
+	weapons := map[uint16]int{}
 	killedBy := map[int32]int{}
 	killed := map[int32]int{}
 	for _, ei := range evs[lo:hi] {

@@ -14,8 +14,8 @@ var ErrWriterStopped = errors.New("storage writer stopped")
 type Writer struct {
 	db *DB
 	in chan request
-	// AfterCommit, if set, is called from Run with each committed
-	// transaction's batches, in order, once they are durable.
+	// afterCommit, if set, is called with each committed transaction's
+	// batches, in order, once they are durable.
 	afterCommit func([]*Batch)
 	// MaxGroup bounds the batches grouped into one transaction.
 	maxGroup int
@@ -31,9 +31,9 @@ type request struct {
 func NewWriter(db *DB, afterCommit func([]*Batch)) *Writer {
 	return &Writer{
 		db:          db,
-		in:          make(chan request, 8),
+		in:          make(chan request, 4),
 		afterCommit: afterCommit,
-		maxGroup:    32,
+		maxGroup:    8,
 		stopped:     make(chan struct{}),
 	}
 }
@@ -41,6 +41,11 @@ func NewWriter(db *DB, afterCommit func([]*Batch)) *Writer {
 // Submit queues b for the next transaction. It returns once b is queued,
 // not when it is durable: use Flush for that.
 func (w *Writer) Submit(ctx context.Context, b *Batch) error {
+	select {
+	case <-w.stopped:
+		return ErrWriterStopped
+	default:
+	}
 	select {
 	case w.in <- request{batch: b}:
 		return nil
@@ -51,7 +56,8 @@ func (w *Writer) Submit(ctx context.Context, b *Batch) error {
 	}
 }
 
-// Flush waits until every batch submitted before it is durable.
+// Flush waits until every batch submitted before it is durable and
+// AfterCommit has seen it.
 func (w *Writer) Flush(ctx context.Context) error {
 	done := make(chan error, 1)
 	select {
@@ -73,19 +79,35 @@ func (w *Writer) Flush(ctx context.Context) error {
 
 // Run writes submitted batches until ctx is done, then commits what was
 // already queued and returns. A failed commit stops it with the error.
+//
+// AfterCommit and the batches' Committed callbacks run in a second
+// goroutine, in commit order, while the next transaction is written; Flush
+// waits for them too.
 func (w *Writer) Run(ctx context.Context) error {
-	defer close(w.stopped)
+	after := make(chan txn, 1)
+	afterDone := make(chan struct{})
+	go func() {
+		defer close(afterDone)
+		for t := range after {
+			w.finish(t)
+		}
+	}()
+	defer func() {
+		close(after)
+		<-afterDone
+		close(w.stopped)
+	}()
 	for {
 		select {
 		case r := <-w.in:
-			if err := w.group(r); err != nil {
+			if err := w.group(r, after); err != nil {
 				return err
 			}
 		case <-ctx.Done():
 			for {
 				select {
 				case r := <-w.in:
-					if err := w.group(r); err != nil {
+					if err := w.group(r, after); err != nil {
 						return err
 					}
 				default:
@@ -96,21 +118,28 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 }
 
-// group commits r with the requests already waiting behind it.
-func (w *Writer) group(r request) error {
-	var batches []*Batch
-	var flushes []chan error
+// txn is one transaction's batches and the flushes waiting on it.
+type txn struct {
+	batches []*Batch
+	flushes []chan error
+	err     error
+}
+
+// group commits r with the requests already waiting behind it and hands the
+// result to after.
+func (w *Writer) group(r request, after chan<- txn) error {
+	var t txn
 	add := func(r request) {
 		if r.batch != nil {
-			batches = append(batches, r.batch)
+			t.batches = append(t.batches, r.batch)
 		}
 		if r.done != nil {
-			flushes = append(flushes, r.done)
+			t.flushes = append(t.flushes, r.done)
 		}
 	}
 	add(r)
 more:
-	for len(batches) < w.maxGroup {
+	for len(t.batches) < w.maxGroup {
 		select {
 		case r := <-w.in:
 			add(r)
@@ -118,20 +147,26 @@ more:
 			break more
 		}
 	}
-	var err error
-	if len(batches) > 0 {
-		err = w.db.Commit(batches...)
-		if err == nil && w.afterCommit != nil {
-			w.afterCommit(batches)
+	if len(t.batches) > 0 {
+		t.err = w.db.Commit(t.batches...)
+	}
+	after <- t
+	return t.err
+}
+
+// finish tells the rest of the program about a transaction.
+func (w *Writer) finish(t txn) {
+	if t.err == nil && len(t.batches) > 0 {
+		if w.afterCommit != nil {
+			w.afterCommit(t.batches)
 		}
-		for _, b := range batches {
-			if err == nil && b.Committed != nil {
+		for _, b := range t.batches {
+			if b.Committed != nil {
 				b.Committed(b)
 			}
 		}
 	}
-	for _, done := range flushes {
-		done <- err
+	for _, done := range t.flushes {
+		done <- t.err
 	}
-	return err
 }
