@@ -52,7 +52,9 @@ type player struct {
 	ref      *nameRef // byName[lower], once looked up
 	platform string   // from the latest event that had one
 	lastT    int64
+	platT    int64
 	lastSeq  uint32
+	platSeq  uint32
 	events   []int32 // indices into Index.events, in order
 	all      Totals
 }
@@ -201,7 +203,10 @@ func (x *Index) player(id, name, platform []byte, t int64, seq uint32) int32 {
 			p.lower = strings.ToLower(p.name)
 			p.ref = nil
 		}
-		if len(platform) > 0 && string(platform) != p.platform {
+	}
+	if len(platform) > 0 && (p.platform == "" || t > p.platT || t == p.platT && seq >= p.platSeq) {
+		p.platT, p.platSeq = t, seq
+		if string(platform) != p.platform {
 			p.platform = string(platform)
 		}
 	}

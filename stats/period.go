@@ -41,17 +41,29 @@ func (p Period) Range(at time.Time, loc *time.Location) (start, end int64) {
 	var s, e time.Time
 	switch p {
 	case Day:
-		s = time.Date(y, m, d, 0, 0, 0, 0, loc)
-		e = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		s = midnight(y, m, d, loc)
+		e = midnight(y, m, d+1, loc)
 	case Week:
 		back := (int(t.Weekday()) + 6) % 7 // days since Monday
-		s = time.Date(y, m, d-back, 0, 0, 0, 0, loc)
-		e = time.Date(y, m, d-back+7, 0, 0, 0, 0, loc)
+		s = midnight(y, m, d-back, loc)
+		e = midnight(y, m, d-back+7, loc)
 	case Month:
-		s = time.Date(y, m, 1, 0, 0, 0, 0, loc)
-		e = time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+		s = midnight(y, m, 1, loc)
+		e = midnight(y, m+1, 1, loc)
 	default:
 		return math.MinInt64, math.MaxInt64
 	}
 	return s.Unix(), e.Unix()
+}
+
+// midnight returns the first instant of the day y-m-d in loc. Where a clock
+// change skips midnight (as in Santiago or Beirut), the day begins at the
+// change, not at the 23:00 of the day before that time.Date may give.
+func midnight(y int, m time.Month, d int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if noon := time.Date(y, m, d, 12, 0, 0, 0, loc); t.Day() != noon.Day() {
+		_, end := t.ZoneBounds()
+		return end
+	}
+	return t
 }

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"errors"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -43,9 +42,11 @@ func (t *Totals) add(e *event, p int32) {
 	t.CurrentStreak = 0 // every death ends a streak
 }
 
-// KDR returns kills / max(deaths, 1), rounded to 2 decimals.
+// KDR returns kills / max(deaths, 1), rounded half up to 2 decimals in
+// integer arithmetic, so 1/8 is 0.13 and not a float's 0.12.
 func (t *Totals) KDR() float64 {
-	return math.Round(float64(t.Kills)/float64(max(t.Deaths, 1))*100) / 100
+	d := int64(max(t.Deaths, 1))
+	return float64((200*int64(t.Kills)+d)/(2*d)) / 100
 }
 
 // Rival is a player met in a fight, with how often.

@@ -34,7 +34,7 @@ func (r *Reset) Error() string {
 	if r.Reason == "gone" {
 		return fmt.Sprintf("%s is gone (cursor was at byte %d): going on with the next file", r.File, r.Offset)
 	}
-	return fmt.Sprintf("%s was %s (cursor was at byte %d): reading it again from the start", r.File, r.Reason, r.Offset)
+	return fmt.Sprintf("%s: %s (cursor was at byte %d): reading it again from the start", r.File, r.Reason, r.Offset)
 }
 
 // Lines is a run of complete lines read from a file.
@@ -58,8 +58,10 @@ type File struct {
 const DefaultBufSize = 1 << 20
 
 // Open opens path for reading at c, which may be the zero Cursor. If c does
-// not fit the file any more, reading starts at 0 and reset says why. Lines
-// longer than maxLine bytes are returned cut to maxLine+1 bytes.
+// not fit the file any more, reading starts at 0 and reset says why. A line
+// longer than the read buffer is returned cut to maxLine+1 bytes (at most
+// the buffer), enough for the caller to see that it is too long; shorter
+// lines are returned whole.
 func Open(path string, c Cursor, maxLine int) (f *File, reset *Reset, err error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -128,7 +130,8 @@ func (f *File) Next() (Lines, error) {
 	if skip < 0 {
 		return Lines{}, io.EOF
 	}
-	head := append(f.buf[:f.maxLine+1:f.maxLine+1], '\n')
+	n = min(max(f.maxLine+1, 0), len(f.buf))
+	head := append(f.buf[:n:n], '\n')
 	return f.advance(head, skip-f.cur.Offset)
 }
 
