@@ -8,12 +8,17 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"killfeed/config"
 	"killfeed/ingest"
 	"killfeed/parser"
+	"killfeed/source"
 	"killfeed/stats"
 	"killfeed/storage"
 	"killfeed/tail"
@@ -29,10 +34,38 @@ type Main struct {
 	DB      *storage.DB
 	Writer  *storage.Writer
 	Indexes map[storage.Scope]*stats.Index
+	// Sessions holds who is online on each server, from its Deadside.log.
+	Sessions map[storage.Scope]*stats.Sessions
 
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
+
+	console atomic.Bool // print new events to Stdout
+	// left says which players' latest printed line was a leave: one
+	// departure writes several leave lines. Used by afterCommit only.
+	left    map[string]bool
+	outMu   sync.Mutex // one line at a time on Stdout
+	servers map[storage.Scope]*config.Server
+	srcMu   sync.Mutex
+	srcs    map[storage.Scope][]*source.Source
+}
+
+// setSources records a server's running sources, for status.
+func (m *Main) setSources(sc storage.Scope, srcs []*source.Source) {
+	m.srcMu.Lock()
+	defer m.srcMu.Unlock()
+	if m.srcs == nil {
+		m.srcs = make(map[storage.Scope][]*source.Source)
+	}
+	m.srcs[sc] = srcs
+}
+
+// printf writes to Stdout, one call at a time.
+func (m *Main) printf(format string, args ...any) {
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	fmt.Fprintf(m.Stdout, format, args...)
 }
 
 // NewMain returns a Main for cfg that logs to stderr and prints to stdout.
@@ -58,8 +91,11 @@ func (m *Main) Open() error {
 	}
 	m.DB = db
 	m.Indexes = make(map[storage.Scope]*stats.Index, len(m.Config.Servers))
+	m.Sessions = make(map[storage.Scope]*stats.Sessions, len(m.Config.Servers))
+	m.servers = make(map[storage.Scope]*config.Server, len(m.Config.Servers))
 	for i := range m.Config.Servers {
 		s := &m.Config.Servers[i]
+		m.servers[scope(s)] = s
 		start := time.Now()
 		x, err := stats.Load(db, scope(s), s.Location)
 		if err != nil {
@@ -67,6 +103,12 @@ func (m *Main) Open() error {
 			return fmt.Errorf("load %s: %w", scope(s), err)
 		}
 		m.Indexes[scope(s)] = x
+		ss, err := stats.LoadSessions(db, scope(s))
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("load sessions of %s: %w", scope(s), err)
+		}
+		m.Sessions[scope(s)] = ss
 		m.Log.Info("index loaded", "server", scope(s), "events", x.Summary().Events, "took", time.Since(start).Round(time.Millisecond))
 	}
 	// Loading touched every page of the database's memory map. Reopening it
@@ -90,12 +132,19 @@ func (m *Main) Open() error {
 	return nil
 }
 
-// afterCommit brings the indexes up to date with what was just stored.
+// afterCommit brings the indexes up to date with what was just stored, and
+// offline prints the news.
 func (m *Main) afterCommit(batches []*storage.Batch) {
 	for _, b := range batches {
-		if x := m.Indexes[b.Scope]; x != nil {
+		if x := m.Indexes[b.Scope]; x != nil && len(b.Added) > 0 {
 			x.Add(b.Added)
 		}
+		if x := m.Sessions[b.Scope]; x != nil && len(b.AddedServer) > 0 {
+			x.Add(b.AddedServer)
+		}
+	}
+	if m.console.Load() {
+		m.printNews(batches)
 	}
 }
 
@@ -141,22 +190,44 @@ func (m *Main) serverList() string {
 	return s
 }
 
-// ReadKillfeed reads a server's killfeed folder from its cursor to the end.
-func (m *Main) ReadKillfeed(ctx context.Context, s *config.Server) (ingest.Result, error) {
+// sources returns the live sources of a configured server, and the
+// connection they share when the files are remote (nil otherwise).
+func (m *Main) sources(s *config.Server) ([]*source.Source, *source.Shared) {
 	sc := scope(s)
-	cur, _, err := m.DB.Cursor(sc, ingest.KillfeedSource)
-	if err != nil {
-		return ingest.Result{}, err
+	connect := func(context.Context) (tail.FS, error) { return tail.OS, nil }
+	poll, remote := s.PollInterval, false
+	var shared *source.Shared
+	if c := s.SFTP; c != nil {
+		shared = &source.Shared{Dial: func(ctx context.Context) (tail.FS, error) {
+			return source.DialSFTP(ctx, source.SFTPConfig{
+				Host: c.Host, Port: c.Port, User: c.User, Password: c.Password,
+				KeyFile: c.KeyFile, KeyPassphrase: c.KeyPassphrase, HostKey: c.HostKey,
+				InsecureIgnoreHostKey: c.InsecureIgnoreHostKey, LegacyAlgorithms: c.LegacyAlgorithms,
+				Timeout: c.Timeout,
+			}, m.Log)
+		}}
+		connect, poll, remote = shared.Connect, c.PollInterval, true
 	}
-	dir := tail.OpenDir(s.KillfeedDir, cur, parser.MaxLineLen)
-	defer dir.Close()
-	dir.OnReset = func(r *tail.Reset) {
-		m.Log.Warn("killfeed file changed under the cursor", "server", sc, "detail", r.Error())
+	var out []*source.Source
+	add := func(name, path string, serverLog bool, minGap time.Duration) {
+		if path == "" {
+			return
+		}
+		src := &source.Source{
+			Ingest: ingest.Source{
+				Scope: sc, Name: name, Path: path, Loc: s.Location,
+				Log: m.Log, Writer: m.Writer, ServerLog: serverLog,
+			},
+			DB: m.DB, Path: path, Connect: connect, Remote: remote,
+			Poll: poll, Watch: !remote, MinGap: minGap,
+		}
+		out = append(out, src)
 	}
-	return ingest.Read(ctx, ingest.Source{
-		Scope: sc, Name: ingest.KillfeedSource, Path: s.KillfeedDir,
-		Loc: s.Location, Log: m.Log, Writer: m.Writer,
-	}, dir)
+	add(ingest.KillfeedSource, s.KillfeedDir, false, 0)
+	// Deadside.log is written many times a second: read it at most once a
+	// second, so that a Raspberry Pi's SD card is not synced all day.
+	add(ingest.LogSource, s.ServerLog, true, time.Second)
+	return out, shared
 }
 
 // Import reads one file from its own cursor to its end, the way live lines
@@ -168,7 +239,7 @@ func (m *Main) Import(ctx context.Context, s *config.Server, path string, progre
 	if err != nil {
 		return ingest.Result{}, err
 	}
-	f, reset, err := tail.Open(path, cur, parser.MaxLineLen)
+	f, reset, err := tail.Open(tail.OS, path, cur, parser.MaxLineLen)
 	if err != nil {
 		return ingest.Result{}, fmt.Errorf("import: %w", err)
 	}
@@ -176,8 +247,114 @@ func (m *Main) Import(ctx context.Context, s *config.Server, path string, progre
 	if reset != nil {
 		m.Log.Warn("file changed since its last import", "server", sc, "detail", reset.Error())
 	}
-	return ingest.Read(ctx, ingest.Source{
+	return ingest.Read(ctx, &ingest.Source{
 		Scope: sc, Name: name, Path: path,
 		Loc: s.Location, Log: m.Log, Writer: m.Writer, Progress: progress,
+		Backfill: true, // an import is history: nothing of it is news
 	}, f)
+}
+
+// Run follows every configured server's logs until ctx is done. Without a
+// Discord token it prints each new event to Stdout as it is stored.
+func (m *Main) Run(ctx context.Context) error {
+	if len(m.Config.Servers) == 0 {
+		fmt.Fprintln(m.Stdout, "No [[servers]] in the config: add one with its guild_id, id and killfeed_dir.")
+		return nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for i := range m.Config.Servers {
+		s := &m.Config.Servers[i]
+		if s.Demo {
+			d, err := newDemo(s, time.Now())
+			if err != nil {
+				return fmt.Errorf("server %s: demo: %w", scope(s), err)
+			}
+			g.Go(func() error { return d.Run(ctx) })
+		}
+		srcs, shared := m.sources(s)
+		if shared != nil {
+			defer shared.Close()
+		}
+		for _, src := range srcs {
+			src.CaughtUp = func(res ingest.Result) { m.caughtUp(s, src, res) }
+			g.Go(func() error { return src.Run(ctx) })
+		}
+		m.setSources(scope(s), srcs)
+	}
+	if m.Config.Discord.Token == "" {
+		m.console.Store(true)
+		fmt.Fprintf(m.Stdout, "No Discord token set ([discord] token): running offline, printing each new event here. Ctrl-C stops.\n")
+	}
+	err := g.Wait()
+	m.console.Store(false)
+	if err == nil {
+		fmt.Fprintln(m.Stdout, "Stopped.")
+	}
+	return err
+}
+
+// caughtUp reports a source's first read.
+func (m *Main) caughtUp(s *config.Server, src *source.Source, res ingest.Result) {
+	what := "killfeed"
+	if src.Ingest.ServerLog {
+		what = "server log"
+	}
+	m.printf("%s: %s %s caught up: %s\n", s.Name, what, src.Path, res)
+}
+
+// RunOnce reads each configured server's logs up to their end and prints
+// what it stored and the server's totals.
+func (m *Main) RunOnce(ctx context.Context) error {
+	if len(m.Config.Servers) == 0 {
+		fmt.Fprintln(m.Stdout, "No [[servers]] in the config: add one with its guild_id, id and killfeed_dir.")
+		return nil
+	}
+	for i := range m.Config.Servers {
+		s := &m.Config.Servers[i]
+		srcs, shared := m.sources(s)
+		var total ingest.Result
+		for _, src := range srcs {
+			res, err := src.ReadOnce(ctx)
+			if err != nil {
+				if shared != nil {
+					shared.Close()
+				}
+				return fmt.Errorf("server %s: %s: %w", scope(s), src.Ingest.Name, err)
+			}
+			if !src.Ingest.ServerLog {
+				total = res
+			}
+		}
+		if shared != nil {
+			shared.Close()
+		}
+		x := m.Indexes[scope(s)]
+		sum := x.Summary()
+		fmt.Fprintf(m.Stdout, "%s (guild %s, server %s) from %s\n", s.Name, s.GuildID, s.ID, s.KillfeedDir)
+		fmt.Fprintf(m.Stdout, "  read now:  %s\n", total)
+		fmt.Fprintf(m.Stdout, "  stored:    %d events: %d kills (%d roadkills), %d suicides, %d relocations, %d unattributed; %d players\n",
+			sum.Events, sum.Kills, sum.Roadkills, sum.Suicides, sum.Relocations, sum.Unattributed, sum.Players)
+		top := x.Leaderboard(stats.Kills, stats.AllTime, time.Now(), 3)
+		if len(top) > 0 {
+			var parts []string
+			for _, e := range top {
+				parts = append(parts, fmt.Sprintf("%d. %s %.0f", e.Rank, e.Name, e.Value))
+			}
+			fmt.Fprintf(m.Stdout, "  top kills: %s\n", strings.Join(parts, "  "))
+		}
+		if s.ServerLog != "" {
+			ss := m.Sessions[scope(s)]
+			online, queued := ss.Count()
+			c, err := m.DB.Counts(scope(s))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "  server log: %d events (%d malformed lines); %d online, %d in the queue", c.LogEvents, c.LogMalformed, online, queued)
+			if start := ss.LastStart(); !start.IsZero() {
+				fmt.Fprintf(m.Stdout, "; last start %s", start.In(s.Location).Format(time.DateTime))
+			}
+			fmt.Fprintln(m.Stdout)
+		}
+	}
+	return nil
 }

@@ -46,10 +46,12 @@ func loadConfig(path string) (config.Config, error) {
 	return cfg, err
 }
 
-// runBot ingests every configured server's killfeed and prints a summary.
+// runBot runs the bot: every configured server's logs, live, until ctx is
+// done; with -once it reads what is there and stops.
 func runBot(ctx context.Context, args []string, stdout io.Writer) error {
 	var c commonFlags
-	fs := newFlagSet("run", "run [-config config.toml]", &c, false)
+	fs := newFlagSet("run", "run [-config config.toml] [-once]", &c, false)
+	once := fs.Bool("once", false, "read what the logs hold now, print a summary and stop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,43 +65,10 @@ func runBot(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer m.Close()
+	if *once {
+		return m.RunOnce(ctx)
+	}
 	return m.Run(ctx)
-}
-
-// Run reads each configured server's killfeed folder up to its end and
-// prints what it stored and the server's totals.
-func (m *Main) Run(ctx context.Context) error {
-	if len(m.Config.Servers) == 0 {
-		fmt.Fprintln(m.Stdout, "No [[servers]] in the config: add one with its guild_id, id and killfeed_dir.")
-		return nil
-	}
-	for i := range m.Config.Servers {
-		s := &m.Config.Servers[i]
-		res, err := m.ReadKillfeed(ctx, s)
-		if err != nil {
-			return fmt.Errorf("server %s: %w", scope(s), err)
-		}
-		x := m.Indexes[scope(s)]
-		sum := x.Summary()
-		fmt.Fprintf(m.Stdout, "%s (guild %s, server %s) from %s\n", s.Name, s.GuildID, s.ID, s.KillfeedDir)
-		fmt.Fprintf(m.Stdout, "  read now:  %s\n", res)
-		fmt.Fprintf(m.Stdout, "  stored:    %d events: %d kills (%d roadkills), %d suicides, %d relocations, %d unattributed; %d players\n",
-			sum.Events, sum.Kills, sum.Roadkills, sum.Suicides, sum.Relocations, sum.Unattributed, sum.Players)
-		top := x.Leaderboard(stats.Kills, stats.AllTime, time.Now(), 3)
-		if len(top) > 0 {
-			var parts []string
-			for _, e := range top {
-				parts = append(parts, fmt.Sprintf("%d. %s %.0f", e.Rank, e.Name, e.Value))
-			}
-			fmt.Fprintf(m.Stdout, "  top kills: %s\n", strings.Join(parts, "  "))
-		}
-	}
-	if m.Config.Discord.Token == "" {
-		s := m.Config.Servers[0]
-		fmt.Fprintf(m.Stdout, "\nNo Discord token set ([discord] token): stopped after reading the logs.\n"+
-			"Try: killfeed leaderboard -guild %s -server %s -metric kills\n", s.GuildID, s.ID)
-	}
-	return nil
 }
 
 // runImport backfills files in the order given.

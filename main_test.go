@@ -40,6 +40,8 @@ const (
 // testServer is a [[servers]] entry of a test config.
 type testServer struct {
 	guild, id, dir, tz string
+	log                string // server_log, optional
+	extra              string // more lines of the entry
 }
 
 // writeConfig writes a config.toml with a database and the given servers in
@@ -56,7 +58,7 @@ func writeConfig(t *testing.T, servers ...testServer) string {
 		if s.tz == "" {
 			s.tz = "UTC"
 		}
-		fmt.Fprintf(&b, "\n[[servers]]\nguild_id = %q\nid = %q\nkillfeed_dir = %q\ntimezone = %q\n", s.guild, s.id, s.dir, s.tz)
+		fmt.Fprintf(&b, "\n[[servers]]\nguild_id = %q\nid = %q\nkillfeed_dir = %q\nserver_log = %q\ntimezone = %q\n%s\n", s.guild, s.id, s.dir, s.log, s.tz, s.extra)
 	}
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

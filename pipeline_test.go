@@ -37,7 +37,7 @@ func TestKillfeedFolderAcrossRuns(t *testing.T) {
 	b := filepath.Join(dir, "2025.05.01-06.00.00.csv")
 	step := func(name string, want storage.Counts) {
 		t.Helper()
-		out := mustCLI(t, "run", "-config", cfg)
+		out := mustCLI(t, "run", "-once", "-config", cfg)
 		got, _ := openCounts(t, cfg, guildA, "main")
 		got.LastMalformed = ""
 		if got != want {

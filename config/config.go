@@ -67,16 +67,72 @@ type Server struct {
 	// Timezone is the IANA name of the zone the server writes its
 	// timestamps in, "UTC" by default.
 	Timezone string `toml:"timezone"`
+	// PollInterval is how often a local source reads its files when no
+	// file notification woke it: the only wake-up on network shares
+	// (SMB, NFS), which deliver none. Default 2s.
+	PollInterval time.Duration `toml:"poll_interval"`
+	// SFTP, when set, reads KillfeedDir and ServerLog on a remote game host;
+	// they are then paths on that host.
+	SFTP *SFTP `toml:"sftp"`
+	// Demo makes the bot write made-up lines into KillfeedDir and ServerLog
+	// as it runs, so that a fresh clone shows a living feed.
+	Demo bool `toml:"demo"`
 	// Location is Timezone loaded by ParseConfig or Load; it is nil in a
 	// Server built by hand.
 	Location *time.Location `toml:"-"`
 }
+
+// SFTP is how to reach a game host's files over SFTP, a [servers.sftp]
+// table. Its String, GoString, LogValue and MarshalJSON methods leave the
+// password and passphrase out.
+type SFTP struct {
+	Host string `toml:"host"`
+	Port int    `toml:"port"` // default 22
+	User string `toml:"user"`
+	// Password or KeyFile (an OpenSSH private key, with KeyPassphrase if it
+	// is encrypted) logs in. Both are secret.
+	Password      string `toml:"password"`
+	KeyFile       string `toml:"key_file"`
+	KeyPassphrase string `toml:"key_passphrase"`
+	// HostKey pins the host: a fingerprint as ssh-keygen -lf prints it
+	// ("SHA256:..."), or the path of a known_hosts file. Empty refuses to
+	// connect and shows the host's fingerprint, unless
+	// InsecureIgnoreHostKey is set.
+	HostKey               string `toml:"host_key"`
+	InsecureIgnoreHostKey bool   `toml:"insecure_ignore_host_key"`
+	// LegacyAlgorithms allows the SHA-1 key exchanges, ssh-rsa host keys
+	// and CBC ciphers that some game hosts still require.
+	LegacyAlgorithms bool `toml:"legacy_algorithms"`
+	// PollInterval is the time between two reads (default 10s).
+	PollInterval time.Duration `toml:"poll_interval"`
+	// Timeout bounds connecting and every remote operation (default 15s).
+	Timeout time.Duration `toml:"timeout"`
+}
+
+// Address returns "user@host:port", for messages.
+func (s SFTP) Address() string { return fmt.Sprintf("%s@%s:%d", s.User, s.Host, s.Port) }
+
+// String describes s without its secrets.
+func (s SFTP) String() string { return "sftp://" + s.Address() }
+
+// GoString is like String for the %#v verb.
+func (s SFTP) GoString() string { return "config.SFTP{" + s.Address() + "}" }
+
+// LogValue makes slog log s as its address.
+func (s SFTP) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON encodes s as its address.
+func (s SFTP) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // Defaults.
 const (
 	defaultStoragePath = "killfeed.db"
 	defaultAPIURL      = "https://discord.com"
 	defaultTimezone    = "UTC"
+	defaultPoll        = 2 * time.Second
+	defaultSFTPPort    = 22
+	defaultSFTPPoll    = 10 * time.Second
+	defaultSFTPTimeout = 15 * time.Second
 )
 
 // DefaultConfig returns the configuration an empty config.toml gives: the
@@ -162,6 +218,14 @@ func Load(path string) (Config, error) {
 	cfg.Storage.Path = resolve(dir, cfg.Storage.Path)
 	for i := range cfg.Servers {
 		s := &cfg.Servers[i]
+		if s.SFTP != nil {
+			// The log paths are on the game host; a key file is here.
+			s.SFTP.KeyFile = resolve(dir, s.SFTP.KeyFile)
+			if !strings.HasPrefix(s.SFTP.HostKey, "SHA256:") && !strings.HasPrefix(s.SFTP.HostKey, "MD5:") {
+				s.SFTP.HostKey = resolve(dir, s.SFTP.HostKey)
+			}
+			continue
+		}
 		s.KillfeedDir = resolve(dir, s.KillfeedDir)
 		s.ServerLog = resolve(dir, s.ServerLog)
 	}
@@ -258,7 +322,7 @@ var knownKeys = func() map[string][]string {
 			}
 			keys[table] = append(keys[table], name)
 			ft := f.Type
-			if ft.Kind() == reflect.Slice {
+			if ft.Kind() == reflect.Slice || ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
@@ -381,6 +445,25 @@ func checkTypes(m map[string]any) []error {
 				delete(t, "guild_id")
 			}
 			errs = append(errs, checkStrings(prefix, t, "guild_id", "id", "name", "killfeed_dir", "server_log", "timezone")...)
+			errs = append(errs, checkDurations(prefix, t, "poll_interval")...)
+			errs = append(errs, checkBools(prefix, t, "demo")...)
+			if v, ok := t["sftp"]; ok {
+				st, ok := v.(map[string]any)
+				if !ok {
+					errs = append(errs, fmt.Errorf("config: %ssftp is %s, not a table: write it as a [servers.sftp] section under its [[servers]]", prefix, typeName(v)))
+					continue
+				}
+				p := prefix + "sftp."
+				errs = append(errs, checkStrings(p, st, "host", "user", "password", "key_file", "key_passphrase", "host_key")...)
+				errs = append(errs, checkBools(p, st, "insecure_ignore_host_key", "legacy_algorithms")...)
+				errs = append(errs, checkDurations(p, st, "poll_interval", "timeout")...)
+				if port, ok := st["port"]; ok {
+					if n, ok := port.(int64); !ok || n < 1 || n > 65535 {
+						errs = append(errs, fmt.Errorf("config: %sport must be a number from 1 to 65535, like 22 or 8822 (no quotes)", p))
+						delete(st, "port")
+					}
+				}
+			}
 		}
 	}
 	return errs
@@ -397,6 +480,36 @@ func checkStrings(prefix string, t map[string]any, keys ...string) []error {
 		}
 		if _, ok := v.(string); !ok {
 			errs = append(errs, fmt.Errorf("config: %s%s is %s, not a string: put the value in quotes", prefix, k, typeName(v)))
+		}
+	}
+	return errs
+}
+
+// checkDurations reports the given keys of t that are present but not a
+// positive duration string like "10s".
+func checkDurations(prefix string, t map[string]any, keys ...string) []error {
+	var errs []error
+	for _, k := range keys {
+		v, ok := t[k]
+		if !ok {
+			continue
+		}
+		s, _ := v.(string)
+		if d, err := time.ParseDuration(s); err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf(`config: %s%s must be a positive duration in quotes, like "2s", "500ms" or "1m"`, prefix, k))
+		}
+	}
+	return errs
+}
+
+// checkBools reports the given keys of t that are present but not booleans.
+func checkBools(prefix string, t map[string]any, keys ...string) []error {
+	var errs []error
+	for _, k := range keys {
+		if v, ok := t[k]; ok {
+			if _, ok := v.(bool); !ok {
+				errs = append(errs, fmt.Errorf("config: %s%s is %s, not true or false: write it without quotes", prefix, k, typeName(v)))
+			}
 		}
 	}
 	return errs
@@ -494,6 +607,16 @@ func (c *Config) validate() []error {
 			bad(`%s.killfeed_dir is missing: set it to the folder with the killfeed CSVs, Deadside/Saved/actual1/deathlogs/world_0`, name)
 		}
 
+		if s.PollInterval == 0 {
+			s.PollInterval = defaultPoll
+		}
+		if c := s.SFTP; c != nil {
+			c.validate(name, bad)
+			if s.Demo {
+				bad(`%s.demo writes made-up lines into local files: it cannot be used with [servers.sftp]`, name)
+			}
+		}
+
 		if s.Timezone == "" {
 			s.Timezone = defaultTimezone
 		}
@@ -505,4 +628,33 @@ func (c *Config) validate() []error {
 		}
 	}
 	return errs
+}
+
+// validate checks a [servers.sftp] table and fills in its defaults.
+func (c *SFTP) validate(name string, bad func(string, ...any)) {
+	name += ".sftp"
+	if strings.TrimSpace(c.Host) == "" {
+		bad(`%s.host is missing: set it to the game host's SFTP address, like "eu1.gamehost.example"`, name)
+	}
+	if c.Port == 0 {
+		c.Port = defaultSFTPPort
+	}
+	if strings.TrimSpace(c.User) == "" {
+		bad(`%s.user is missing: set it to the SFTP user name from your game host's panel`, name)
+	}
+	if c.Password == "" && c.KeyFile == "" {
+		bad(`%s needs password (like "${SFTP_PASSWORD}") or key_file (an OpenSSH private key) to log in`, name)
+	}
+	if c.KeyPassphrase != "" && c.KeyFile == "" {
+		bad(`%s.key_passphrase is set without key_file: add key_file, or remove key_passphrase`, name)
+	}
+	if c.HostKey != "" && c.InsecureIgnoreHostKey {
+		bad(`%s sets both host_key and insecure_ignore_host_key: keep host_key and remove insecure_ignore_host_key`, name)
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = defaultSFTPPoll
+	}
+	if c.Timeout == 0 {
+		c.Timeout = defaultSFTPTimeout
+	}
 }

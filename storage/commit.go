@@ -19,35 +19,55 @@ type Batch struct {
 	Source string      // the cursor's name, for example "killfeed" or "import:/path/file.csv"
 	Cursor tail.Cursor // position just past the lines of this batch
 
+	// A batch holds the lines of one kind of source: killfeed Events, or
+	// (with ServerLog set) ServerEvents read from a Deadside.log.
 	Events        []parser.Event
+	ServerEvents  []parser.ServerEvent
+	ServerLog     bool
+	Backfill      bool   // the events are history, not news: see Record.Backfill
 	Lines         int    // non-empty lines read, malformed included
 	Malformed     int    // lines counted and skipped
 	LastMalformed string // the last malformed line's error, if any
+
+	// Horizon, if set, is stored as the source's backfill horizon unless
+	// one is stored already; ClearHorizon deletes it (see DB.Horizon).
+	Horizon      *tail.Cursor
+	ClearHorizon bool
 
 	// Committed, if set, is called by the Writer once the batch is durable
 	// and AfterCommit has seen it.
 	Committed func(*Batch)
 
 	// Set by Commit.
-	Added      []Record // the events that were new, in batch order
-	Duplicates int      // events already stored (a line read twice)
+	Added       []Record       // the killfeed events that were new, in batch order
+	AddedServer []ServerRecord // the server events that were new, in batch order
+	Duplicates  int            // events already stored (a line read twice)
 }
 
-// Counts are the running totals of a scope.
+// Counts are the running totals of a scope: killfeed lines, and apart from
+// them the server log's.
 type Counts struct {
-	Lines         uint64 `json:"lines"`      // non-empty lines read
-	Events        uint64 `json:"events"`     // events stored
+	Lines         uint64 `json:"lines"`      // non-empty killfeed lines read
+	Events        uint64 `json:"events"`     // killfeed events stored
 	Duplicates    uint64 `json:"duplicates"` // lines whose event was already stored
 	Malformed     uint64 `json:"malformed"`  // lines counted and skipped
 	LastMalformed string `json:"last_malformed,omitempty"`
+
+	LogLines         uint64 `json:"log_lines"`  // non-empty server log lines read
+	LogEvents        uint64 `json:"log_events"` // server events stored
+	LogDuplicates    uint64 `json:"log_duplicates"`
+	LogMalformed     uint64 `json:"log_malformed"`
+	LogLastMalformed string `json:"log_last_malformed,omitempty"`
+}
+
+// countKeys names a kind of source's counters.
+type countKeys struct {
+	lines, events, duplicates, malformed, lastMalformed []byte
 }
 
 var (
-	countLines         = []byte("lines")
-	countEvents        = []byte("events")
-	countDuplicates    = []byte("duplicates")
-	countMalformed     = []byte("malformed")
-	countLastMalformed = []byte("last_malformed")
+	killfeedCounts = countKeys{[]byte("lines"), []byte("events"), []byte("duplicates"), []byte("malformed"), []byte("last_malformed")}
+	logCounts      = countKeys{[]byte("log_lines"), []byte("log_events"), []byte("log_duplicates"), []byte("log_malformed"), []byte("log_last_malformed")}
 )
 
 // Commit writes batches in one durable transaction: for each, the new
@@ -63,7 +83,7 @@ func (db *DB) Commit(batches ...*Batch) error {
 	})
 	if err != nil {
 		for _, b := range batches {
-			b.Added, b.Duplicates = nil, 0
+			b.Added, b.AddedServer, b.Duplicates = nil, nil, 0
 		}
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -75,29 +95,19 @@ func commit(tx *bolt.Tx, b *Batch) error {
 	if err != nil {
 		return err
 	}
-	events := sb.Bucket(bucketEvents)
-	events.FillPercent = 0.9 // keys arrive mostly in time order
-	b.Added, b.Duplicates = b.Added[:0], 0
-	for i := range b.Events {
-		e := &b.Events[i]
-		k := eventKey(e)
-		if events.Get(k) != nil {
-			b.Duplicates++
-			continue
-		}
-		seq, err := events.NextSequence()
-		if err != nil {
+	b.Added, b.AddedServer, b.Duplicates = b.Added[:0], b.AddedServer[:0], 0
+	keys, added := killfeedCounts, 0
+	if b.ServerLog {
+		keys = logCounts
+		if err := commitServerEvents(sb, b); err != nil {
 			return err
 		}
-		v := encodeEvent(e, seq)
-		if err := events.Put(k, v); err != nil {
-			return fmt.Errorf("put event: %w", err)
-		}
-		var r Record
-		if err := decodeEvent(k, v, &r); err != nil {
+		added = len(b.AddedServer)
+	} else {
+		if err := commitEvents(sb, b); err != nil {
 			return err
 		}
-		b.Added = append(b.Added, r)
+		added = len(b.Added)
 	}
 
 	counts := sb.Bucket(bucketCounts)
@@ -105,17 +115,17 @@ func commit(tx *bolt.Tx, b *Batch) error {
 		key []byte
 		n   int
 	}{
-		{countLines, b.Lines},
-		{countEvents, len(b.Added)},
-		{countDuplicates, b.Duplicates},
-		{countMalformed, b.Malformed},
+		{keys.lines, b.Lines},
+		{keys.events, added},
+		{keys.duplicates, b.Duplicates},
+		{keys.malformed, b.Malformed},
 	} {
 		if err := addCount(counts, c.key, c.n); err != nil {
 			return err
 		}
 	}
 	if b.LastMalformed != "" {
-		if err := counts.Put(countLastMalformed, []byte(b.LastMalformed)); err != nil {
+		if err := counts.Put(keys.lastMalformed, []byte(b.LastMalformed)); err != nil {
 			return err
 		}
 	}
@@ -127,7 +137,52 @@ func commit(tx *bolt.Tx, b *Batch) error {
 	if err != nil {
 		return err
 	}
-	return sb.Bucket(bucketCursors).Put([]byte(b.Source), cur)
+	if err := sb.Bucket(bucketCursors).Put([]byte(b.Source), cur); err != nil {
+		return err
+	}
+	return commitHorizon(sb.Bucket(bucketHorizons), b)
+}
+
+func commitEvents(sb *bolt.Bucket, b *Batch) error {
+	events := sb.Bucket(bucketEvents)
+	events.FillPercent = 0.9 // keys arrive mostly in time order
+	for i := range b.Events {
+		e := &b.Events[i]
+		k := eventKey(e)
+		if events.Get(k) != nil {
+			b.Duplicates++
+			continue
+		}
+		seq, err := events.NextSequence()
+		if err != nil {
+			return err
+		}
+		v := encodeEvent(e, seq, b.Backfill)
+		if err := events.Put(k, v); err != nil {
+			return fmt.Errorf("put event: %w", err)
+		}
+		var r Record
+		if err := decodeEvent(k, v, &r); err != nil {
+			return err
+		}
+		b.Added = append(b.Added, r)
+	}
+	return nil
+}
+
+func commitHorizon(hb *bolt.Bucket, b *Batch) error {
+	key := []byte(b.Source)
+	if b.ClearHorizon {
+		return hb.Delete(key)
+	}
+	if b.Horizon == nil || hb.Get(key) != nil {
+		return nil
+	}
+	v, err := json.Marshal(b.Horizon)
+	if err != nil {
+		return err
+	}
+	return hb.Put(key, v)
 }
 
 func addCount(b *bolt.Bucket, key []byte, n int) error {
@@ -155,12 +210,19 @@ func (db *DB) Counts(s Scope) (Counts, error) {
 			return err
 		}
 		b := sb.Bucket(bucketCounts)
+		k, l := killfeedCounts, logCounts
 		c = Counts{
-			Lines:         getCount(b, countLines),
-			Events:        getCount(b, countEvents),
-			Duplicates:    getCount(b, countDuplicates),
-			Malformed:     getCount(b, countMalformed),
-			LastMalformed: string(bytes.Clone(b.Get(countLastMalformed))),
+			Lines:         getCount(b, k.lines),
+			Events:        getCount(b, k.events),
+			Duplicates:    getCount(b, k.duplicates),
+			Malformed:     getCount(b, k.malformed),
+			LastMalformed: string(bytes.Clone(b.Get(k.lastMalformed))),
+
+			LogLines:         getCount(b, l.lines),
+			LogEvents:        getCount(b, l.events),
+			LogDuplicates:    getCount(b, l.duplicates),
+			LogMalformed:     getCount(b, l.malformed),
+			LogLastMalformed: string(bytes.Clone(b.Get(l.lastMalformed))),
 		}
 		return nil
 	})
@@ -183,6 +245,34 @@ func (db *DB) Cursor(s Scope, source string) (tail.Cursor, bool, error) {
 		found = true
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("cursor %s of %s: %w", source, s, err)
+		}
+		return nil
+	})
+	return c, found, err
+}
+
+// Horizon returns the backfill horizon stored for source in s, and whether
+// there is one: the end of the source's files when it first started. Lines
+// before it were history when the bot arrived, and are stored as backfill.
+func (db *DB) Horizon(s Scope, source string) (tail.Cursor, bool, error) {
+	var c tail.Cursor
+	var found bool
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		sb, err := scopeBucket(tx, s, false)
+		if err != nil || sb == nil {
+			return err
+		}
+		hb := sb.Bucket(bucketHorizons)
+		if hb == nil {
+			return nil
+		}
+		v := hb.Get([]byte(source))
+		if v == nil {
+			return nil
+		}
+		found = true
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("horizon %s of %s: %w", source, s, err)
 		}
 		return nil
 	})

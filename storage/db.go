@@ -69,6 +69,9 @@ var (
 	bucketEvents  = []byte("events")
 	bucketCursors = []byte("cursors")
 	bucketCounts  = []byte("counts")
+
+	bucketServerEvents = []byte("serverevents")
+	bucketHorizons     = []byte("horizons")
 )
 
 // scopeBucket returns the bucket of s, creating it when create is set. It
@@ -98,7 +101,7 @@ func scopeBucket(tx *bolt.Tx, s Scope, create bool) (*bolt.Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create bucket for %s: %w", s, err)
 	}
-	for _, name := range [][]byte{bucketEvents, bucketCursors, bucketCounts} {
+	for _, name := range [][]byte{bucketEvents, bucketCursors, bucketCounts, bucketServerEvents, bucketHorizons} {
 		if _, err := b.CreateBucketIfNotExists(name); err != nil {
 			return nil, fmt.Errorf("create bucket for %s: %w", s, err)
 		}

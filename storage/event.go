@@ -19,6 +19,7 @@ type Record struct {
 	Seq      uint64 // arrival order in its scope; orders events of the same second
 	Kind     parser.Kind
 	Distance int32
+	Backfill bool // already in the files when the source first started, or imported
 
 	Killer, KillerID, Victim, VictimID, Weapon, KillerPlatform, VictimPlatform []byte
 }
@@ -28,7 +29,14 @@ func (r *Record) Relocation() bool {
 	return r.Kind == parser.SelfDeath && string(r.Weapon) == parser.WeaponRelocation
 }
 
-const recordVersion = 1
+// Event record versions: 1 had no flags byte.
+const (
+	recordVersion1 = 1
+	recordVersion  = 2
+)
+
+// Record flags.
+const flagBackfill = 1
 
 // eventKey is (time, victim id, hash of the fields): the same line read
 // twice gives the same key.
@@ -60,11 +68,11 @@ func fnvAdd(h uint64, s string) uint64 {
 	return h
 }
 
-func encodeEvent(e *parser.Event, seq uint64) []byte {
-	n := 2 + 2*binary.MaxVarintLen64 + 6*binary.MaxVarintLen16 +
+func encodeEvent(e *parser.Event, seq uint64, backfill bool) []byte {
+	n := 3 + 2*binary.MaxVarintLen64 + 6*binary.MaxVarintLen16 +
 		len(e.Killer) + len(e.KillerID) + len(e.Victim) + len(e.Weapon) + len(e.KillerPlatform) + len(e.VictimPlatform)
 	v := make([]byte, 0, n)
-	v = append(v, recordVersion, byte(e.Kind))
+	v = append(v, recordVersion, byte(e.Kind), flags(backfill))
 	v = binary.AppendUvarint(v, seq)
 	v = binary.AppendUvarint(v, uint64(e.Distance))
 	for _, s := range []string{e.Killer, e.KillerID, e.Victim, e.Weapon, e.KillerPlatform, e.VictimPlatform} {
@@ -77,13 +85,22 @@ func encodeEvent(e *parser.Event, seq uint64) []byte {
 var errCorrupt = errors.New("corrupt event record")
 
 func decodeEvent(k, v []byte, r *Record) error {
-	if len(k) < 16 || len(v) < 2 || v[0] != recordVersion {
+	if len(k) < 16 || len(v) < 2 {
 		return errCorrupt
 	}
 	r.Time = int64(binary.BigEndian.Uint64(k))
 	r.VictimID = k[8 : len(k)-8]
 	r.Kind = parser.Kind(v[1])
-	v = v[2:]
+	switch {
+	case v[0] == recordVersion1:
+		r.Backfill = false
+		v = v[2:]
+	case v[0] == recordVersion && len(v) >= 3:
+		r.Backfill = v[2]&flagBackfill != 0
+		v = v[3:]
+	default:
+		return errCorrupt
+	}
 	var ok bool
 	if r.Seq, v, ok = uvarint(v); !ok {
 		return errCorrupt
@@ -101,6 +118,13 @@ func decodeEvent(k, v []byte, r *Record) error {
 		*dst, v = v[:n:n], v[n:]
 	}
 	return nil
+}
+
+func flags(backfill bool) byte {
+	if backfill {
+		return flagBackfill
+	}
+	return 0
 }
 
 func uvarint(b []byte) (uint64, []byte, bool) {

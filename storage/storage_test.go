@@ -252,10 +252,15 @@ func TestWriterStopsOnCommitError(t *testing.T) {
 
 func TestDecodeRejectsCorruptRecords(t *testing.T) {
 	e := mustParse(t, sample[0])[0]
-	k, v := eventKey(&e), encodeEvent(&e, 3)
+	k, v := eventKey(&e), encodeEvent(&e, 3, true)
 	var r Record
-	if err := decodeEvent(k, v, &r); err != nil || r.Seq != 3 || string(r.Killer) != "Fatalben0" || r.Distance != 20 {
+	if err := decodeEvent(k, v, &r); err != nil || r.Seq != 3 || string(r.Killer) != "Fatalben0" || r.Distance != 20 || !r.Backfill {
 		t.Fatalf("decode(encode(%+v)) = %+v, %v", e, r, err)
+	}
+	// Version 1 records, from before the flags byte, still read.
+	v1 := append([]byte{recordVersion1, v[1]}, v[3:]...)
+	if err := decodeEvent(k, v1, &r); err != nil || r.Seq != 3 || string(r.Weapon) != e.Weapon || r.Backfill {
+		t.Fatalf("decode of a version 1 record = %+v, %v", r, err)
 	}
 	for i := range len(v) - 1 {
 		if err := decodeEvent(k, v[:i], &r); err == nil {

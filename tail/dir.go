@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,14 +12,14 @@ import (
 
 // Files returns the base names of the CSV files in dir in reading order.
 // Deadside names them YYYY.MM.DD-HH.MM.SS.csv, so name order is time order.
-func Files(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+func Files(fsys FS, dir string) ([]string, error) {
+	entries, err := fsys.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && strings.EqualFold(filepath.Ext(e.Name()), ".csv") {
+		if e.Mode().IsRegular() && strings.EqualFold(filepath.Ext(e.Name()), ".csv") {
 			names = append(names, e.Name())
 		}
 	}
@@ -30,6 +30,7 @@ func Files(dir string) ([]string, error) {
 // Dir reads the CSV files of a folder in order, each to its end before the
 // next, starting at a Cursor.
 type Dir struct {
+	fs      FS
 	path    string
 	maxLine int
 	cur     Cursor
@@ -41,8 +42,8 @@ type Dir struct {
 
 // OpenDir returns a Dir reading the folder path from c (the zero Cursor
 // starts at the oldest file). Lines longer than maxLine are cut as in Open.
-func OpenDir(path string, c Cursor, maxLine int) *Dir {
-	return &Dir{path: path, maxLine: maxLine, cur: c}
+func OpenDir(fsys FS, path string, c Cursor, maxLine int) *Dir {
+	return &Dir{fs: fsys, path: path, maxLine: maxLine, cur: c}
 }
 
 // Cursor returns the position after the last lines returned.
@@ -111,14 +112,14 @@ func (d *Dir) open() error {
 		name = first
 		d.cur = Cursor{File: name}
 	}
-	f, reset, err := Open(filepath.Join(d.path, name), d.cur, d.maxLine)
-	if errors.Is(err, os.ErrNotExist) {
+	f, reset, err := Open(d.fs, d.fs.Join(d.path, name), d.cur, d.maxLine)
+	if errors.Is(err, fs.ErrNotExist) {
 		next, err := d.after(name)
 		if err != nil {
 			return err
 		}
 		if d.OnReset != nil {
-			d.OnReset(&Reset{File: filepath.Join(d.path, name), Reason: "gone", Offset: d.cur.Offset})
+			d.OnReset(&Reset{File: d.fs.Join(d.path, name), Reason: "gone", Offset: d.cur.Offset})
 		}
 		if next == "" {
 			return nil
@@ -139,7 +140,7 @@ func (d *Dir) open() error {
 
 // after returns the first file name sorting after name, or "".
 func (d *Dir) after(name string) (string, error) {
-	names, err := Files(d.path)
+	names, err := Files(d.fs, d.path)
 	if err != nil {
 		return "", fmt.Errorf("list %s: %w", d.path, err)
 	}

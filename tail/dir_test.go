@@ -36,7 +36,7 @@ func TestFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := Files(dir)
+	got, err := Files(OS, dir)
 	if err != nil {
 		t.Fatalf("Files: got error %v, want none", err)
 	}
@@ -50,10 +50,10 @@ func TestFiles(t *testing.T) {
 		t.Errorf("Files: got %q, want %q", got, want)
 	}
 
-	if got, err := Files(t.TempDir()); err != nil || len(got) != 0 {
+	if got, err := Files(OS, t.TempDir()); err != nil || len(got) != 0 {
 		t.Errorf("Files of an empty folder: got %q, %v, want no names and no error", got, err)
 	}
-	if _, err := Files(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Files(OS, filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Files of a missing folder: got error %v, want one matching os.ErrNotExist", err)
 	}
 }
@@ -92,7 +92,7 @@ var dirModes = []string{"one Dir", "new Dir per poll", "new Dir per poll from Di
 func newDirReader(t *testing.T, mode, path string, c Cursor) *dirReader {
 	r := &dirReader{mode: mode, path: path, cursor: c}
 	if mode == "one Dir" {
-		r.dir = OpenDir(path, c, testMaxLine)
+		r.dir = OpenDir(OS, path, c, testMaxLine)
 		r.dir.OnReset = r.resets.add
 		t.Cleanup(func() { r.dir.Close() })
 	}
@@ -104,7 +104,7 @@ func (r *dirReader) poll(t *testing.T) []batch {
 	t.Helper()
 	d := r.dir
 	if d == nil {
-		d = OpenDir(r.path, viaJSON(t, r.cursor), testMaxLine)
+		d = OpenDir(OS, r.path, viaJSON(t, r.cursor), testMaxLine)
 		d.OnReset = r.resets.add
 		defer d.Close()
 	}
@@ -425,7 +425,7 @@ func TestDirResumeAcrossRotation(t *testing.T) {
 	dir := t.TempDir()
 	a, b, c := filepath.Join(dir, csvName(0)), filepath.Join(dir, csvName(1)), filepath.Join(dir, csvName(2))
 	writeFile(t, a, "F0-1\nF0-2\nF0-")
-	d := OpenDir(dir, Cursor{}, testMaxLine)
+	d := OpenDir(OS, dir, Cursor{}, testMaxLine)
 	bs := drain(t, d)
 	d.Close()
 	if got, want := joined(bs), "F0-1\nF0-2\n"; got != want {
@@ -438,7 +438,7 @@ func TestDirResumeAcrossRotation(t *testing.T) {
 	writeFile(t, b, "F1-1\n")
 	writeFile(t, c, "F2-1\nF2-2\n")
 	var resets resetLog
-	d = OpenDir(dir, saved, testMaxLine)
+	d = OpenDir(OS, dir, saved, testMaxLine)
 	d.OnReset = resets.add
 	defer d.Close()
 	bs = drain(t, d)
@@ -539,7 +539,7 @@ func TestDirChangedFile(t *testing.T) {
 			writeFile(t, path, tc.now)
 			writeFile(t, filepath.Join(dir, csvName(2)), "F2-1\n")
 			var resets resetLog
-			d := OpenDir(dir, saved, testMaxLine)
+			d := OpenDir(OS, dir, saved, testMaxLine)
 			d.OnReset = resets.add
 			defer d.Close()
 			bs := drain(t, d)
@@ -558,7 +558,7 @@ func TestDirChangedFile(t *testing.T) {
 // TestDirEmptyAndMissingFolder: an empty folder has nothing to read; a
 // missing one is an error, not io.EOF.
 func TestDirEmptyAndMissingFolder(t *testing.T) {
-	d := OpenDir(t.TempDir(), Cursor{}, testMaxLine)
+	d := OpenDir(OS, t.TempDir(), Cursor{}, testMaxLine)
 	defer d.Close()
 	if _, err := d.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("empty folder: got error %v, want io.EOF", err)
@@ -567,7 +567,7 @@ func TestDirEmptyAndMissingFolder(t *testing.T) {
 		t.Errorf("empty folder: got Cursor %+v, want the zero Cursor", got)
 	}
 
-	m := OpenDir(filepath.Join(t.TempDir(), "missing"), Cursor{}, testMaxLine)
+	m := OpenDir(OS, filepath.Join(t.TempDir(), "missing"), Cursor{}, testMaxLine)
 	defer m.Close()
 	if _, err := m.Next(); err == nil || errors.Is(err, io.EOF) {
 		t.Errorf("missing folder: got error %v, want an error other than io.EOF", err)
@@ -630,7 +630,7 @@ func TestDirRotationRace(t *testing.T) {
 	}()
 	defer close(stop)
 
-	d := OpenDir(dir, Cursor{}, testMaxLine)
+	d := OpenDir(OS, dir, Cursor{}, testMaxLine)
 	defer d.Close()
 	var (
 		got  strings.Builder

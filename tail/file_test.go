@@ -377,7 +377,7 @@ func TestFileLongLineMaxLineOverBuffer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), csvName(0))
 	j := junk(DefaultBufSize + DefaultBufSize/2)
 	writeFile(t, path, j+"\nafter;1\n")
-	f, _, err := Open(path, Cursor{}, 2*DefaultBufSize)
+	f, _, err := Open(OS, path, Cursor{}, 2*DefaultBufSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,7 +572,7 @@ func TestOpenCursorWithoutFingerprint(t *testing.T) {
 // TestOpenMissing: a missing file is an error that says so (Dir relies on
 // it to notice a vanished file).
 func TestOpenMissing(t *testing.T) {
-	_, _, err := Open(filepath.Join(t.TempDir(), "nope.csv"), Cursor{}, testMaxLine)
+	_, _, err := Open(OS, filepath.Join(t.TempDir(), "nope.csv"), Cursor{}, testMaxLine)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Open of a missing file: got error %v, want one matching os.ErrNotExist", err)
 	}

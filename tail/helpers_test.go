@@ -168,7 +168,7 @@ func appendFile(t *testing.T, path, data string) {
 // open opens path at c and fails the test on an error.
 func open(t *testing.T, path string, c Cursor) (*File, *Reset) {
 	t.Helper()
-	f, reset, err := Open(path, c, testMaxLine)
+	f, reset, err := Open(OS, path, c, testMaxLine)
 	if err != nil {
 		t.Fatalf("Open(%s): got error %v, want none", filepath.Base(path), err)
 	}

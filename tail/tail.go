@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 )
 
@@ -21,6 +21,10 @@ type Cursor struct {
 	FP     uint64 `json:"fp"`              // FNV-1a of the first FPLen bytes
 	Offset int64  `json:"offset"`          // just past the last complete line consumed
 	Line   int    `json:"line"`            // lines before Offset, for line numbers
+	// Mtime is the file's modification time (Unix ns) when Offset was its
+	// size, or 0. A file with that size and time is unchanged: opening it
+	// reads nothing, which keeps an idle poll over SFTP free.
+	Mtime int64 `json:"mtime,omitempty"`
 }
 
 // Reset says why a file is read again from its start.
@@ -46,11 +50,12 @@ type Lines struct {
 
 // File reads complete lines from one file.
 type File struct {
-	f       *os.File
+	f       ReadFile
 	path    string
 	cur     Cursor
 	buf     []byte
 	maxLine int
+	st      fs.FileInfo // at Open
 }
 
 // DefaultBufSize is the read size of a File: it bounds the memory used and
@@ -62,8 +67,8 @@ const DefaultBufSize = 1 << 20
 // longer than the read buffer is returned cut to maxLine+1 bytes (at most
 // the buffer), enough for the caller to see that it is too long; shorter
 // lines are returned whole.
-func Open(path string, c Cursor, maxLine int) (f *File, reset *Reset, err error) {
-	fh, err := os.Open(path)
+func Open(fsys FS, path string, c Cursor, maxLine int) (f *File, reset *Reset, err error) {
+	fh, err := fsys.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,12 +77,14 @@ func Open(path string, c Cursor, maxLine int) (f *File, reset *Reset, err error)
 		fh.Close()
 		return nil, nil, err
 	}
-	f = &File{f: fh, path: path, buf: make([]byte, DefaultBufSize), maxLine: maxLine}
+	f = &File{f: fh, path: path, buf: make([]byte, DefaultBufSize), maxLine: maxLine, st: st}
 	c.File = filepath.Base(path)
 	c.Inode = inode(st)
 	switch {
 	case c.Offset > st.Size():
 		reset = &Reset{File: path, Reason: "truncated", Offset: c.Offset}
+	case c.Mtime != 0 && c.Mtime == st.ModTime().UnixNano() && c.Offset == st.Size():
+		// Unchanged since the cursor was taken.
 	case c.FPLen > 0:
 		fp, n, err := fingerprint(fh, int64(c.FPLen))
 		if err != nil {
@@ -157,6 +164,10 @@ func (f *File) advance(data []byte, consumed int64) (Lines, error) {
 	out := Lines{Data: data, FirstLine: f.cur.Line + 1}
 	f.cur.Offset += consumed
 	f.cur.Line += bytes.Count(data, []byte{'\n'})
+	f.cur.Mtime = 0
+	if f.cur.Offset == f.st.Size() {
+		f.cur.Mtime = f.st.ModTime().UnixNano()
+	}
 	if f.cur.FPLen < FingerprintLen {
 		fp, n, err := fingerprint(f.f, min(FingerprintLen, f.cur.Offset))
 		if err != nil {

@@ -91,3 +91,13 @@ func (g *Generator) Write(w io.Writer, n int) error {
 	}
 	return nil
 }
+
+// Now returns the time of the last line returned.
+func (g *Generator) Now() time.Time { return g.t }
+
+// Resume makes the lines that follow start at t and depend on seed, among
+// the same players.
+func (g *Generator) Resume(seed uint64, t time.Time) {
+	g.r = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	g.t = t.UTC()
+}
