@@ -57,6 +57,7 @@ type player struct {
 	platSeq  uint32
 	events   []int32 // indices into Index.events, in order
 	all      Totals
+	season   Totals // events at or after Index.season
 }
 
 // nameRef records who used a name last.
@@ -80,6 +81,7 @@ type Index struct {
 	weapons  []string
 	weaponID map[string]uint16
 	summary  Summary
+	season   int64 // Unix seconds the season began; math.MinInt64 for none
 }
 
 // Summary counts a server's events by kind.
@@ -103,7 +105,44 @@ func New(loc *time.Location) *Index {
 		byID:     make(map[string]int32),
 		byName:   make(map[string]*nameRef),
 		weaponID: make(map[string]uint16),
+		season:   math.MinInt64,
 	}
+}
+
+// SetSeason starts the season at start (a wipe): the Season period counts
+// from it. The zero time means no wipe yet: the season is all time.
+func (x *Index) SetSeason(start time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.season = math.MinInt64
+	if !start.IsZero() {
+		x.season = start.Unix()
+	}
+	for i := range x.players {
+		x.players[i].season = Totals{}
+	}
+	for i := range x.events {
+		if e := &x.events[i]; e.unix() >= x.season {
+			x.addSeason(e)
+		}
+	}
+}
+
+// Season returns when the season began, or the zero time for none.
+func (x *Index) Season() time.Time {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.season == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(x.season, 0).In(x.loc)
+}
+
+func (x *Index) addSeason(e *event) {
+	if e.killer >= 0 {
+		x.players[e.killer].season.add(e, e.killer)
+	}
+	x.players[e.victim].season.add(e, e.victim)
 }
 
 // Load builds the index of scope s from db.
@@ -295,7 +334,7 @@ func (x *Index) recompute() {
 			p.events = make([]int32, 0, n[i])
 		}
 		p.events = p.events[:0]
-		p.all = Totals{}
+		p.all, p.season = Totals{}, Totals{}
 	}
 	x.summary = Summary{}
 	for i := range x.events {
@@ -314,6 +353,9 @@ func (x *Index) apply(i int32) {
 	v := &x.players[e.victim]
 	v.events = append(v.events, i)
 	v.all.add(e, e.victim)
+	if e.unix() >= x.season {
+		x.addSeason(e)
+	}
 
 	s := &x.summary
 	s.Events++

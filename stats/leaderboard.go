@@ -85,11 +85,16 @@ func (x *Index) Leaderboard(m Metric, period Period, at time.Time, limit int) []
 		}
 	}
 
-	if period == AllTime {
+	switch period {
+	case AllTime:
 		for i := range x.players {
 			offer(int32(i), &x.players[i].all)
 		}
-	} else {
+	case Season:
+		for i := range x.players {
+			offer(int32(i), &x.players[i].season)
+		}
+	default:
 		start, end := period.Range(at, x.loc)
 		lo := sort.Search(len(x.events), func(i int) bool { return x.events[i].unix() >= start })
 		hi := sort.Search(len(x.events), func(i int) bool { return x.events[i].unix() >= end })

@@ -15,10 +15,13 @@ const (
 	Day     Period = "day"
 	Week    Period = "week"
 	Month   Period = "month"
+	// Season is the time since the server's last wipe (Index.SetSeason);
+	// all time when it never had one.
+	Season Period = "season"
 )
 
 // Periods lists every period, in the order they are offered to users.
-var Periods = []Period{AllTime, Day, Week, Month}
+var Periods = []Period{AllTime, Season, Day, Week, Month}
 
 // ParsePeriod returns the period named s.
 func ParsePeriod(s string) (Period, error) {
@@ -27,11 +30,12 @@ func ParsePeriod(s string) (Period, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("unknown period %q: use all, day, week or month", s)
+	return "", fmt.Errorf("unknown period %q: use all, season, day, week or month", s)
 }
 
-// Range returns the Unix seconds [start, end) of the period that holds at,
-// in loc.
+// Range returns the Unix seconds [start, end) of the calendar period that
+// holds at, in loc; all time for AllTime and Season (which only an Index
+// knows the start of).
 func (p Period) Range(at time.Time, loc *time.Location) (start, end int64) {
 	if loc == nil {
 		loc = time.UTC

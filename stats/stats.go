@@ -113,6 +113,9 @@ func (x *Index) Stats(q string, period Period, at time.Time) (Stats, error) {
 	}
 	p := &x.players[pi]
 	start, end := period.Range(at, x.loc)
+	if period == Season {
+		start = x.season
+	}
 
 	evs := p.events
 	lo := sort.Search(len(evs), func(i int) bool { return x.events[evs[i]].unix() >= start })
