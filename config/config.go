@@ -48,6 +48,13 @@ type Discord struct {
 	// APIURL is the base URL of the Discord API, "https://discord.com" by
 	// default, without a trailing slash.
 	APIURL string `toml:"api_url"`
+	// CommandGuilds, when set, registers the slash commands in these guilds
+	// only (they show up at once); otherwise they are registered globally.
+	CommandGuilds []GuildID `toml:"command_guilds"`
+	// LinkVerification is how /link proves a character is the user's:
+	// "relocation" (respawn from the menu within 10 minutes; the default)
+	// or "none".
+	LinkVerification string `toml:"link_verification"`
 }
 
 // Server is one Deadside game server, a [[servers]] entry.
@@ -140,7 +147,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		Storage: Storage{Path: defaultStoragePath},
-		Discord: Discord{APIURL: defaultAPIURL},
+		Discord: Discord{APIURL: defaultAPIURL, LinkVerification: "relocation"},
 	}
 }
 
@@ -164,7 +171,7 @@ func (d Discord) String() string {
 // GoString is like String for the %#v verb: it shows the fields but not the
 // token.
 func (d Discord) GoString() string {
-	return fmt.Sprintf("config.Discord{Token:%q, APIURL:%q}", d.tokenState(), d.APIURL)
+	return fmt.Sprintf("config.Discord{Token:%q, APIURL:%q, CommandGuilds:%q, LinkVerification:%q}", d.tokenState(), d.APIURL, d.CommandGuilds, d.LinkVerification)
 }
 
 // LogValue makes slog log d as its API URL and whether a token is set,
@@ -418,7 +425,18 @@ func checkTypes(m map[string]any) []error {
 		errs = append(errs, checkStrings("storage.", t, "path")...)
 	}
 	if t := table("discord"); t != nil {
-		errs = append(errs, checkStrings("discord.", t, "token", "api_url")...)
+		errs = append(errs, checkStrings("discord.", t, "token", "api_url", "link_verification")...)
+		if v, ok := t["command_guilds"]; ok {
+			list, ok := v.([]any)
+			for _, g := range list {
+				if _, isString := g.(string); !isString {
+					ok = false
+				}
+			}
+			if !ok {
+				errs = append(errs, errors.New(`config: discord.command_guilds must be a list of quoted guild ids, like ["123456789012345678"]`))
+			}
+		}
 	}
 	if v, ok := m["servers"]; ok {
 		var entries []map[string]any
@@ -561,6 +579,17 @@ func (c *Config) validate() []error {
 		bad(`discord.api_url %q is not an absolute http(s) URL: use something like %q, or leave it out`, shown, defaultAPIURL)
 	} else {
 		c.Discord.APIURL = strings.TrimRight(c.Discord.APIURL, "/")
+	}
+
+	for i, g := range c.Discord.CommandGuilds {
+		if !snowflake.MatchString(string(g)) {
+			bad(`discord.command_guilds[%d] %q is not a Discord id: use the 17 to 20 digit server (guild) id, %s`, i, g, guildIDHelp)
+		}
+	}
+	switch c.Discord.LinkVerification {
+	case "relocation", "none":
+	default:
+		bad(`discord.link_verification %q is not known: use "relocation" (the player respawns from the menu to prove the character is theirs) or "none"`, c.Discord.LinkVerification)
 	}
 
 	type key struct {

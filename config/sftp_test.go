@@ -159,3 +159,26 @@ func TestSFTPSecretsNeverShown(t *testing.T) {
 		t.Errorf("error %v: want one, without the password", err)
 	}
 }
+
+func TestDiscordCommandsConfig(t *testing.T) {
+	cfg, err := parse(t, "[discord]\ncommand_guilds = [\""+guildA+"\"]\nlink_verification = \"none\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Discord.CommandGuilds) != 1 || cfg.Discord.CommandGuilds[0] != guildA || cfg.Discord.LinkVerification != "none" {
+		t.Errorf("discord: %#v", cfg.Discord)
+	}
+	if d := DefaultConfig().Discord; d.LinkVerification != "relocation" || d.CommandGuilds != nil {
+		t.Errorf("defaults: %#v, want relocation and global commands", d)
+	}
+	for text, want := range map[string]string{
+		"[discord]\ncommand_guilds = [123456789012345678]\n": "discord.command_guilds must be a list of quoted guild ids",
+		"[discord]\ncommand_guilds = \"" + guildA + "\"\n":   "discord.command_guilds must be a list of quoted guild ids",
+		"[discord]\ncommand_guilds = [\"abc\"]\n":            `discord.command_guilds[0] "abc" is not a Discord id`,
+		"[discord]\nlink_verification = \"photo\"\n":         `discord.link_verification "photo" is not known`,
+	} {
+		if _, err := parse(t, text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parse(%q): error %v, want one saying %q", text, err, want)
+		}
+	}
+}

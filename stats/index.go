@@ -82,6 +82,59 @@ type Index struct {
 	weaponID map[string]uint16
 	summary  Summary
 	season   int64 // Unix seconds the season began; math.MinInt64 for none
+	// windows hold the totals of the calendar day, week and month of the
+	// latest event, so that their leaderboards cost what all time's does.
+	windows [3]window
+}
+
+// window is every player's totals over one calendar period: the one that
+// holds the latest event applied.
+type window struct {
+	period     Period
+	start, end int64   // Unix seconds; end 0: empty
+	pos        []int32 // player → 1 + index in totals; 0: no event in the window
+	who        []int32 // totals[i] are player who[i]'s
+	totals     []Totals
+}
+
+// add counts e for its player p, moving the window on when e is past it.
+// Events come in order.
+func (w *window) add(e *event, p int32, loc *time.Location) {
+	t := e.unix()
+	if t >= w.end {
+		w.reset()
+		w.start, w.end = w.period.Range(time.Unix(t, 0), loc)
+	}
+	if t < w.start {
+		return
+	}
+	if int(p) >= len(w.pos) {
+		w.pos = append(w.pos, make([]int32, int(p)+1-len(w.pos))...)
+	}
+	if w.pos[p] == 0 {
+		w.who = append(w.who, p)
+		w.totals = append(w.totals, Totals{})
+		w.pos[p] = int32(len(w.totals))
+	}
+	w.totals[w.pos[p]-1].add(e, p)
+}
+
+func (w *window) reset() {
+	for _, p := range w.who {
+		w.pos[p] = 0
+	}
+	w.who, w.totals = w.who[:0], w.totals[:0]
+	w.start, w.end = 0, 0
+}
+
+// window returns the held window of period that is [start, end), or nil.
+func (x *Index) window(period Period, start, end int64) *window {
+	for i := range x.windows {
+		if w := &x.windows[i]; w.period == period && w.start == start && w.end == end && w.end != 0 {
+			return w
+		}
+	}
+	return nil
 }
 
 // Summary counts a server's events by kind.
@@ -106,6 +159,7 @@ func New(loc *time.Location) *Index {
 		byName:   make(map[string]*nameRef),
 		weaponID: make(map[string]uint16),
 		season:   math.MinInt64,
+		windows:  [3]window{{period: Day}, {period: Week}, {period: Month}},
 	}
 }
 
@@ -337,6 +391,9 @@ func (x *Index) recompute() {
 		p.all, p.season = Totals{}, Totals{}
 	}
 	x.summary = Summary{}
+	for i := range x.windows {
+		x.windows[i].reset()
+	}
 	for i := range x.events {
 		x.apply(int32(i))
 	}
@@ -355,6 +412,12 @@ func (x *Index) apply(i int32) {
 	v.all.add(e, e.victim)
 	if e.unix() >= x.season {
 		x.addSeason(e)
+	}
+	for w := range x.windows {
+		if e.killer >= 0 {
+			x.windows[w].add(e, e.killer, x.loc)
+		}
+		x.windows[w].add(e, e.victim, x.loc)
 	}
 
 	s := &x.summary

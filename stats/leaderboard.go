@@ -96,6 +96,12 @@ func (x *Index) Leaderboard(m Metric, period Period, at time.Time, limit int) []
 		}
 	default:
 		start, end := period.Range(at, x.loc)
+		if w := x.window(period, start, end); w != nil {
+			for i, p := range w.who {
+				offer(p, &w.totals[i])
+			}
+			break
+		}
 		lo := sort.Search(len(x.events), func(i int) bool { return x.events[i].unix() >= start })
 		hi := sort.Search(len(x.events), func(i int) bool { return x.events[i].unix() >= end })
 		totals := map[int32]*Totals{}

@@ -87,3 +87,55 @@ func TestSeason(t *testing.T) {
 		t.Errorf("without a wipe, season kills: got%s\nwant%s", entriesString(got), entriesString(w))
 	}
 }
+
+func TestHeadToHead(t *testing.T) {
+	s := newServer(t, time.UTC)
+	a, b, c := pl{"Alpha", eos(1)}, pl{"Bravo", eos(2)}, pl{"Charlie", eos(3)}
+	day := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
+	s.commit(
+		killLine(day, a, b, "M99", 100),
+		killLine(day.Add(time.Minute), a, b, "land_vehicle", 1),
+		killLine(day.Add(2*time.Minute), b, a, "AK-mod", 10),
+		killLine(day.Add(3*time.Minute), a, c, "AK-mod", 10),
+		selfLine(day.Add(4*time.Minute), a, "suicide_by_relocation"),
+		killLine(day.Add(48*time.Hour), b, a, "AK-mod", 10),
+	)
+	for _, tt := range []struct {
+		p      stats.Period
+		ab, ba int
+	}{{stats.AllTime, 2, 2}, {stats.Day, 2, 1}} {
+		ab, ba, err := s.idx.HeadToHead("alpha", b.id, tt.p, day)
+		if err != nil || ab != tt.ab || ba != tt.ba {
+			t.Errorf("HeadToHead(alpha, bravo, %s) = %d, %d, %v; want %d, %d", tt.p, ab, ba, err, tt.ab, tt.ba)
+		}
+	}
+	if _, _, err := s.idx.HeadToHead("alpha", "nobody", stats.AllTime, day); err != stats.ErrNoPlayer {
+		t.Errorf("HeadToHead with an unknown player: error %v, want ErrNoPlayer", err)
+	}
+}
+
+// The leaderboards of the current day, week and month come from totals kept
+// as events arrive; they equal the definition's, in order and out of it.
+func TestCurrentPeriodLeaderboards(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	loc := mustLoc(t, "America/New_York")
+	g := genLog(r, 3000, 30, time.Date(2025, 3, 1, 0, 0, 0, 0, loc), 45*24*time.Hour)
+	s := newServer(t, loc)
+	for _, b := range deliveries(r, g.lines) {
+		s.commit(b...)
+		var newest int64
+		for _, rec := range s.added {
+			newest = max(newest, rec.Time)
+		}
+		latest := time.Unix(newest, 0)
+		m := newModel(s.added, loc)
+		for _, p := range []stats.Period{stats.Day, stats.Week, stats.Month} {
+			for _, metric := range stats.Metrics {
+				got, want := s.idx.Leaderboard(metric, p, latest, 10), m.leaderboard(metric, p, latest, 10)
+				if len(got)+len(want) > 0 && !reflect.DeepEqual(got, want) {
+					t.Fatalf("Leaderboard(%s, %s, %v) after %d events: got%s\nwant%s", metric, p, latest, len(s.added), entriesString(got), entriesString(want))
+				}
+			}
+		}
+	}
+}

@@ -203,3 +203,35 @@ func (x *Index) Search(prefix string, limit int) []Match {
 	}
 	return out
 }
+
+// HeadToHead returns how many times a killed b and b killed a (names or
+// EOS ids) in the period that holds at.
+func (x *Index) HeadToHead(a, b string, period Period, at time.Time) (aKilledB, bKilledA int, err error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	pa, ok := x.find(a)
+	if !ok {
+		return 0, 0, ErrNoPlayer
+	}
+	pb, ok := x.find(b)
+	if !ok {
+		return 0, 0, ErrNoPlayer
+	}
+	start, end := period.Range(at, x.loc)
+	if period == Season {
+		start = x.season
+	}
+	for _, ei := range x.players[pa].events {
+		e := &x.events[ei]
+		if t := e.unix(); t < start || t >= end || (e.kind != kindKill && e.kind != kindRoadkill) {
+			continue
+		}
+		switch {
+		case e.killer == pa && e.victim == pb:
+			aKilledB++
+		case e.killer == pb && e.victim == pa:
+			bKilledA++
+		}
+	}
+	return aKilledB, bKilledA, nil
+}

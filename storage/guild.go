@@ -29,7 +29,8 @@ var ErrLinked = errors.New("character is linked to another user")
 // character has at most one user; a user may have several characters.
 type Link struct {
 	CharacterID string    `json:"character_id"`
-	Name        string    `json:"name"` // the character's name when linked
+	Name        string    `json:"name"`   // the character's name when linked
+	Server      string    `json:"server"` // the server id it was linked on
 	UserID      string    `json:"user_id"`
 	At          time.Time `json:"at"`
 	ByAdmin     string    `json:"by_admin,omitempty"` // the admin who linked it, if not the user
@@ -255,3 +256,24 @@ func (db *DB) SetMeta(key, value string) error {
 		return b.Put([]byte(key), []byte(value))
 	})
 }
+
+// Season returns when the season of s began (its last wipe), or the zero
+// time if it never had one.
+func (db *DB) Season(s Scope) (time.Time, error) {
+	settings, err := db.Settings(s.Guild)
+	if err != nil || settings[seasonKey(s)] == "" {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339, settings[seasonKey(s)])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("season of %s: %w", s, err)
+	}
+	return t, nil
+}
+
+// SetSeason starts a new season of s at t (a wipe).
+func (db *DB) SetSeason(s Scope, t time.Time) error {
+	return db.SetSetting(s.Guild, seasonKey(s), t.UTC().Format(time.RFC3339))
+}
+
+func seasonKey(s Scope) string { return "season/" + s.Server }

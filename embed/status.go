@@ -1,0 +1,98 @@
+package embed
+
+import (
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// Health is the bot's state for a status reply.
+type Health struct {
+	Version string
+	Uptime  time.Duration
+	Sources []Source
+	At      time.Time // when the state was read: the embed's timestamp
+}
+
+// Source is the state of one game server's log source.
+type Source struct {
+	Server    string // the game server's display name
+	Connected bool   // the source is reading (a local directory, or SFTP logged in)
+	LastLine  time.Time
+	Lag       time.Duration // from a line's write to its commit, latest
+	Lines     int64         // lines stored
+	Skipped   int64         // malformed lines skipped
+	Err       string        // the latest error, short and safe to show; "" if none
+}
+
+// maxSources is how many sources get a field at most; when some do not
+// (too many, or too long), a last field says how many more there are, in
+// at most moreReserve characters.
+const (
+	maxSources  = MaxFields - 1
+	moreReserve = 32
+)
+
+// Status returns the bot's status: version and uptime, then one field per
+// source with its connection, last line, lag, lines stored, lines skipped
+// and latest error. Green when every source is connected, red otherwise.
+func Status(h Health) *discordgo.MessageEmbed {
+	var head []string
+	if v := strings.TrimSpace(h.Version); v != "" {
+		head = append(head, "Version "+code(v, maxName))
+	}
+	if h.Uptime > 0 {
+		head = append(head, "up "+duration(h.Uptime))
+	}
+	e := &discordgo.MessageEmbed{
+		Title:     "🩺 Status",
+		Color:     ColorSuccess,
+		Timestamp: timestamp(h.At),
+		Footer:    footer(""),
+	}
+	if len(h.Sources) == 0 {
+		head = append(head, "No servers configured.")
+	}
+	e.Description = strings.Join(head, " · ")
+	for _, s := range h.Sources {
+		if !s.Connected {
+			e.Color = ColorError
+		}
+	}
+	total := Len(e)
+	for i := range h.Sources {
+		f := sourceField(&h.Sources[i])
+		n := runes(f.Name) + runes(f.Value)
+		if i == maxSources || total+n > MaxTotal-moreReserve {
+			more := len(h.Sources) - i
+			e.Fields = append(e.Fields, field("…", plural(more, "more server", "more servers"), false))
+			break
+		}
+		e.Fields = append(e.Fields, f)
+		total += n
+	}
+	return Fit(e)
+}
+
+func sourceField(s *Source) *discordgo.MessageEmbedField {
+	dot, state := "🟢", "connected"
+	if !s.Connected {
+		dot, state = "🔴", "not connected"
+	}
+	first := []string{state}
+	if s.LastLine.IsZero() {
+		first = append(first, "no line yet")
+	} else {
+		first = append(first, "last line "+relative(s.LastLine, 'R'))
+	}
+	if s.Lag > 0 {
+		first = append(first, "lag "+duration(s.Lag))
+	}
+	v := strings.Join(first, " · ") + "\n" +
+		"**" + thousands(s.Lines) + "** lines stored · **" + thousands(s.Skipped) + "** skipped"
+	if msg := strings.TrimSpace(oneLine(s.Err)); msg != "" {
+		v += "\nError: " + text(msg, maxPhrase)
+	}
+	return field(dot+" "+name(s.Server), v, false)
+}
