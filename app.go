@@ -15,7 +15,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"killfeed/bot"
 	"killfeed/config"
+	"killfeed/embed"
 	"killfeed/ingest"
 	"killfeed/parser"
 	"killfeed/source"
@@ -41,6 +43,7 @@ type Main struct {
 	done   chan error
 	once   sync.Once
 
+	bot     atomic.Pointer[bot.Bot]
 	console atomic.Bool // print new events to Stdout
 	// left says which players' latest printed line was a leave: one
 	// departure writes several leave lines. Used by afterCommit only.
@@ -97,10 +100,10 @@ func (m *Main) Open() error {
 		s := &m.Config.Servers[i]
 		m.servers[scope(s)] = s
 		start := time.Now()
-		x, err := stats.Load(db, scope(s), s.Location)
+		x, err := loadIndex(db, s)
 		if err != nil {
 			db.Close()
-			return fmt.Errorf("load %s: %w", scope(s), err)
+			return err
 		}
 		m.Indexes[scope(s)] = x
 		ss, err := stats.LoadSessions(db, scope(s))
@@ -132,6 +135,22 @@ func (m *Main) Open() error {
 	return nil
 }
 
+// loadIndex builds the index of a server from db, with its season.
+func loadIndex(db *storage.DB, s *config.Server) (*stats.Index, error) {
+	x, err := stats.Load(db, scope(s), s.Location)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", scope(s), err)
+	}
+	season, err := db.Season(scope(s))
+	if err != nil {
+		return nil, err
+	}
+	if !season.IsZero() {
+		x.SetSeason(season)
+	}
+	return x, nil
+}
+
 // afterCommit brings the indexes up to date with what was just stored, and
 // offline prints the news.
 func (m *Main) afterCommit(batches []*storage.Batch) {
@@ -142,6 +161,9 @@ func (m *Main) afterCommit(batches []*storage.Batch) {
 		if x := m.Sessions[b.Scope]; x != nil && len(b.AddedServer) > 0 {
 			x.Add(b.AddedServer)
 		}
+	}
+	if b := m.bot.Load(); b != nil {
+		b.OnCommitted(batches)
 	}
 	if m.console.Load() {
 		m.printNews(batches)
@@ -284,6 +306,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.Discord.Token == "" {
 		m.console.Store(true)
 		fmt.Fprintf(m.Stdout, "No Discord token set ([discord] token): running offline, printing each new event here. Ctrl-C stops.\n")
+	} else {
+		b, err := m.newBot()
+		if err != nil {
+			return err
+		}
+		m.bot.Store(b)
+		g.Go(func() error { return b.Run(ctx) })
+		fmt.Fprintf(m.Stdout, "Connecting to Discord at %s. Ctrl-C stops.\n", m.Config.Discord.APIURL)
 	}
 	err := g.Wait()
 	m.console.Store(false)
@@ -291,6 +321,66 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintln(m.Stdout, "Stopped.")
 	}
 	return err
+}
+
+// newBot returns the Discord bot for the configured servers.
+func (m *Main) newBot() (*bot.Bot, error) {
+	d := m.Config.Discord
+	cfg := bot.Config{Token: d.Token, APIURL: d.APIURL, LinkVerification: d.LinkVerification, Version: version()}
+	for _, g := range d.CommandGuilds {
+		cfg.CommandGuilds = append(cfg.CommandGuilds, string(g))
+	}
+	var servers []*bot.Server
+	for i := range m.Config.Servers {
+		s := &m.Config.Servers[i]
+		servers = append(servers, &bot.Server{
+			Scope: scope(s), Name: s.Name, Index: m.Indexes[scope(s)], Sessions: m.Sessions[scope(s)],
+			Status: func() embed.Source { return m.sourceState(s) },
+		})
+	}
+	return bot.New(cfg, m.DB, servers, m.Log)
+}
+
+// sourceState sums up a server's log sources for /status.
+func (m *Main) sourceState(s *config.Server) embed.Source {
+	m.srcMu.Lock()
+	srcs := m.srcs[scope(s)]
+	m.srcMu.Unlock()
+	st := embed.Source{Server: s.Name, Connected: len(srcs) > 0}
+	for _, src := range srcs {
+		x := src.Status()
+		st.Connected = st.Connected && x.Connected
+		if x.LastLine.After(st.LastLine) {
+			st.LastLine = x.LastLine
+		}
+		// What a line written now waits at most before it is read.
+		if !x.LastRead.IsZero() {
+			st.Lag = max(st.Lag, time.Since(x.LastRead))
+		}
+		if x.LastError != "" {
+			// The error may name hosts and users: the log has it whole.
+			st.Err = "cannot read the logs since " + x.LastErrorAt.UTC().Format(time.DateTime) + " UTC (the bot's log says why)"
+		}
+	}
+	if c, err := m.DB.Counts(scope(s)); err == nil {
+		st.Lines = int64(c.Lines + c.LogLines)
+		st.Skipped = int64(c.Malformed + c.LogMalformed)
+	}
+	return st
+}
+
+// version is the module version the binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v := bi.Main.Version
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" && len(kv.Value) >= 12 {
+				v += " " + kv.Value[:12]
+			}
+		}
+		return v
+	}
+	return "dev"
 }
 
 // caughtUp reports a source's first read.

@@ -157,7 +157,7 @@ type queryFlags struct {
 }
 
 func (q *queryFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&q.period, "period", "all", "all, day, week or month (calendar, in the server's time zone)")
+	fs.StringVar(&q.period, "period", "all", "all, season (since the last /wipe), day, week or month (calendar, in the server's time zone)")
 	fs.StringVar(&q.at, "at", "", "a time in the period, RFC 3339 (default now)")
 	fs.BoolVar(&q.json, "json", false, "print JSON")
 }
@@ -190,7 +190,7 @@ func openQuery(q *queryFlags) (idx *stats.Index, period stats.Period, at time.Ti
 		return nil, "", at, err
 	}
 	defer db.Close()
-	idx, err = stats.Load(db, scope(s), s.Location)
+	idx, err = loadIndex(db, s)
 	return idx, period, at, err
 }
 

@@ -60,38 +60,61 @@ func TestCrashDuringImport(t *testing.T) {
 	}
 
 	// The reference: one clean import in a child process, timed to choose
-	// where the kills land.
+	// where the kills land; and a run with nothing left to import, timed to
+	// know what starting costs.
 	clean := writeConfig(t, testServer{guild: guildA, id: "main"})
 	start := time.Now()
 	if out, err := child(clean).CombinedOutput(); err != nil {
 		t.Fatalf("clean import: %v\n%s", err, out)
 	}
 	took := time.Since(start)
+	start = time.Now()
+	if out, err := child(clean).CombinedOutput(); err != nil {
+		t.Fatalf("second clean import: %v\n%s", err, out)
+	}
+	overhead := time.Since(start)
 
-	crashed := writeConfig(t, testServer{guild: guildA, id: "main"})
+	// Each run gets through a part of what is left, so the kills land at
+	// many points of the import, mid-transaction among them. The wait
+	// before a kill adapts to this machine's speed: longer after a run
+	// killed before it stored anything, shorter (and a fresh database)
+	// when a run finished before its kill.
+	total := uint64(lines + bad)
 	r := rand.New(rand.NewPCG(1, 2))
+	delay := overhead + max(took-overhead, 0)/10
+	var crashed string
 	partial := 0
-	for i := range 12 {
-		cmd := child(crashed)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+	for round := 0; round < 8 && partial < 3; round++ {
+		crashed = writeConfig(t, testServer{guild: guildA, id: "main"})
+		partial = 0
+		var stored uint64
+		for i := 0; i < 20 && partial < 6 && stored < total; i++ {
+			cmd := child(crashed)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(delay*3/4 + time.Duration(r.Int64N(int64(delay/2)+1)))
+			cmd.Process.Signal(syscall.SIGKILL)
+			err := cmd.Wait()
+			counts, _ := openCounts(t, crashed, guildA, "main")
+			switch {
+			case counts.Lines == total:
+				delay /= 2
+			case counts.Lines == stored:
+				delay = delay * 3 / 2
+			case err != nil:
+				partial++
+				delay = delay * 9 / 10 // creep towards the end of start-up
+			}
+			t.Logf("round %d, kill %d after %v: %v; %d of %d lines stored", round, i, delay, err, counts.Lines, total)
+			stored = counts.Lines
 		}
-		// Each run gets through a part of what is left, so the kills land
-		// at many points of the import, mid-transaction among them.
-		time.Sleep(took/20 + time.Duration(r.Int64N(int64(took/5))))
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		counts, _ := openCounts(t, crashed, guildA, "main")
-		if err != nil && counts.Lines > 0 && counts.Lines < uint64(lines+bad) {
-			partial++
-		}
-		t.Logf("kill %d: %v; %d of %d lines stored", i, err, counts.Lines, lines+bad)
 	}
 	if out, err := child(crashed).CombinedOutput(); err != nil {
 		t.Fatalf("final import: %v\n%s", err, out)
 	}
 	if partial < 3 {
-		t.Fatalf("only %d kills landed in the middle of the import (a clean one took %v): the test proved little", partial, took)
+		t.Fatalf("only %d kills landed in the middle of the import (a clean one took %v, starting %v): the test proved little", partial, took, overhead)
 	}
 
 	wantCounts, wantSum := openCounts(t, clean, guildA, "main")

@@ -54,7 +54,7 @@ const usage = `killfeed: a Discord killfeed and stats bot for Deadside servers
 Usage:
   killfeed [run] [-config config.toml]        run the bot
   killfeed import -guild G -server S FILE...  backfill killfeed CSV files, in order
-  killfeed stats -guild G -server S [-period all|day|week|month] [-at RFC3339] [-json] PLAYER
+  killfeed stats -guild G -server S [-period all|season|day|week|month] [-at RFC3339] [-json] PLAYER
   killfeed leaderboard -guild G -server S [-metric kills] [-period all] [-limit 10] [-json]
 
 Every command takes -config (default config.toml). Run "killfeed COMMAND -h" for its flags.

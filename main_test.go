@@ -48,9 +48,16 @@ type testServer struct {
 // a temporary folder and returns its path.
 func writeConfig(t *testing.T, servers ...testServer) string {
 	t.Helper()
+	return writeConfigWith(t, "", servers...)
+}
+
+// writeConfigWith is writeConfig with more tables, such as [discord],
+// before the servers.
+func writeConfigWith(t *testing.T, tables string, servers ...testServer) string {
+	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, "[storage]\npath = %q\n", filepath.Join(dir, "killfeed.db"))
+	fmt.Fprintf(&b, "[storage]\npath = %q\n%s\n", filepath.Join(dir, "killfeed.db"), tables)
 	for _, s := range servers {
 		if s.dir == "" {
 			s.dir = t.TempDir()

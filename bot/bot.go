@@ -1,0 +1,278 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"killfeed/embed"
+	"killfeed/stats"
+	"killfeed/storage"
+)
+
+// Config is what the bot needs from config.toml.
+type Config struct {
+	Token  string
+	APIURL string
+	// CommandGuilds, when set, registers the commands in these guilds only;
+	// otherwise globally.
+	CommandGuilds []string
+	// LinkVerification is "relocation" or "none".
+	LinkVerification string
+	Version          string
+}
+
+// Server is one game server as the commands see it.
+type Server struct {
+	Scope    storage.Scope
+	Name     string
+	Index    *stats.Index
+	Sessions *stats.Sessions
+	// Status reports the state of the server's log sources (nil: unknown).
+	Status func() embed.Source
+}
+
+// Bot answers slash commands from the in-memory indexes and keeps the
+// guild settings that commands change. Use New, then Run.
+type Bot struct {
+	cfg     Config
+	db      *storage.DB
+	log     *slog.Logger
+	servers map[string][]*Server // by guild id, in config order
+	started time.Time
+	// Now is the clock; tests set it.
+	Now func() time.Time
+
+	session *discordgo.Session
+	appID   atomic.Value // string, from READY
+	later   sync.WaitGroup
+
+	mu       sync.RWMutex
+	links    map[string]map[string]storage.Link    // guild → character id → link
+	pending  map[string]map[string]storage.Pending // guild → character id → request
+	settings map[string]map[string]string          // guild → key → value
+}
+
+// linkWithin is how long a /link request waits for its proof.
+const linkWithin = 10 * time.Minute
+
+// New returns a bot for servers, loading the guild settings and links from
+// db.
+func New(cfg Config, db *storage.DB, servers []*Server, log *slog.Logger) (*Bot, error) {
+	b := &Bot{
+		cfg: cfg, db: db, log: log, Now: time.Now, started: time.Now(),
+		servers:  map[string][]*Server{},
+		links:    map[string]map[string]storage.Link{},
+		pending:  map[string]map[string]storage.Pending{},
+		settings: map[string]map[string]string{},
+	}
+	for _, s := range servers {
+		b.servers[s.Scope.Guild] = append(b.servers[s.Scope.Guild], s)
+	}
+	for guild := range b.servers {
+		links, err := db.Links(guild)
+		if err != nil {
+			return nil, err
+		}
+		pend, err := db.Pendings(guild)
+		if err != nil {
+			return nil, err
+		}
+		settings, err := db.Settings(guild)
+		if err != nil {
+			return nil, err
+		}
+		b.links[guild], b.pending[guild], b.settings[guild] = map[string]storage.Link{}, map[string]storage.Pending{}, settings
+		for _, l := range links {
+			b.links[guild][l.CharacterID] = l
+		}
+		for _, p := range pend {
+			b.pending[guild][p.CharacterID] = p
+		}
+	}
+	return b, nil
+}
+
+// Run connects to Discord and answers interactions until ctx is done. When
+// Discord cannot be reached it keeps trying, with backoff, and never
+// returns an error for that: the logs are still read and stored.
+func (b *Bot) Run(ctx context.Context) error {
+	s, err := discordgo.New("Bot " + b.cfg.Token)
+	if err != nil {
+		return fmt.Errorf("discord: %w", err)
+	}
+	rt, err := NewTransport(b.cfg.APIURL, nil)
+	if err != nil {
+		return err
+	}
+	s.Client = &http.Client{Transport: rt, Timeout: 20 * time.Second}
+	s.Identify.Intents = discordgo.IntentsGuilds // no privileged intent
+	s.ShouldReconnectOnError = true
+	s.LogLevel = -1 // discordgo's own logging goes through ours, below
+	s.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) { b.onReady(ctx, s, r) })
+	s.AddHandler(b.onInteraction)
+	b.session = s
+
+	for failures := 0; ; failures++ {
+		err := s.Open()
+		if err == nil {
+			break
+		}
+		b.log.Warn("cannot reach Discord: retrying", "err", err, "api_url", b.cfg.APIURL)
+		if !sleep(ctx, backoff(failures)) {
+			return nil
+		}
+	}
+	b.log.Info("connected to Discord")
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			b.later.Wait()
+			return s.Close()
+		case <-tick.C:
+			b.expireLinks()
+		}
+	}
+}
+
+// onReady registers the commands if they changed since they were last
+// registered: Discord rate-limits registration, and a restart should not
+// spend it.
+func (b *Bot) onReady(ctx context.Context, s *discordgo.Session, r *discordgo.Ready) {
+	appID := ""
+	if r.Application != nil {
+		appID = r.Application.ID
+	}
+	if appID == "" && r.User != nil {
+		appID = r.User.ID
+	}
+	b.appID.Store(appID)
+	b.log.Info("Discord session ready", "user", r.User.Username)
+	b.later.Add(1)
+	go func() {
+		defer b.later.Done()
+		if err := b.register(s, appID); err != nil && ctx.Err() == nil {
+			b.log.Error("cannot register the slash commands", "err", err)
+		}
+	}()
+}
+
+// register overwrites the commands where they are registered, unless the
+// stored hash says they are the same.
+func (b *Bot) register(s *discordgo.Session, appID string) error {
+	defs := Commands()
+	raw, err := json.Marshal(defs)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
+	where := []string{""}
+	if len(b.cfg.CommandGuilds) > 0 {
+		where = b.cfg.CommandGuilds
+	}
+	for _, guild := range where {
+		key := "commands/" + appID + "/global"
+		if guild != "" {
+			key = "commands/" + appID + "/guild/" + guild
+		}
+		if old, err := b.db.Meta(key); err != nil {
+			return err
+		} else if old == hash {
+			b.log.Info("slash commands unchanged: not registered again", "guild", guild)
+			continue
+		}
+		if _, err := s.ApplicationCommandBulkOverwrite(appID, guild, defs); err != nil {
+			return fmt.Errorf("register commands (guild %q): %w", guild, err)
+		}
+		if err := b.db.SetMeta(key, hash); err != nil {
+			return err
+		}
+		b.log.Info("slash commands registered", "guild", guild, "count", len(defs))
+	}
+	return nil
+}
+
+// onInteraction answers one interaction: the handler reads memory only and
+// its answer is sent at once; slow work (a database write) was deferred by
+// the handler and edits the answer when done.
+func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
+	r := b.Handle(ic.Interaction)
+	if err := s.InteractionRespond(ic.Interaction, r.Response); err != nil {
+		b.log.Error("cannot answer an interaction", "interaction", ic.ID, "err", err)
+		return
+	}
+	if r.Later == nil {
+		return
+	}
+	b.later.Add(1)
+	go func() {
+		defer b.later.Done()
+		edit := b.runLater(ic.Interaction, r.Later)
+		if _, err := s.InteractionResponseEdit(ic.Interaction, edit); err != nil {
+			b.log.Error("cannot edit an interaction's answer", "interaction", ic.ID, "err", err)
+		}
+	}()
+}
+
+// runLater runs deferred work; a panic still gives the user an answer.
+func (b *Bot) runLater(i *discordgo.Interaction, later func() *discordgo.MessageEmbed) (edit *discordgo.WebhookEdit) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("command failed", "interaction", i.ID, "panic", p)
+			edit = webhookEdit(embed.Error(somethingWrong))
+		}
+	}()
+	return webhookEdit(later())
+}
+
+func webhookEdit(e *discordgo.MessageEmbed) *discordgo.WebhookEdit {
+	embeds := []*discordgo.MessageEmbed{e}
+	return &discordgo.WebhookEdit{Embeds: &embeds, AllowedMentions: noMentions()}
+}
+
+// noMentions allows no mention at all: a player named @everyone stays
+// text. An empty, non-nil Parse is sent as "parse": [].
+func noMentions() *discordgo.MessageAllowedMentions {
+	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+}
+
+// edit changes the answer to an interaction known by its token, as a
+// confirmed or expired link request does minutes later.
+func (b *Bot) edit(appID, token string, e *discordgo.MessageEmbed) {
+	if b.session == nil || token == "" {
+		return
+	}
+	i := &discordgo.Interaction{AppID: appID, Token: token}
+	if _, err := b.session.InteractionResponseEdit(i, webhookEdit(e)); err != nil {
+		b.log.Warn("cannot edit a /link answer", "err", err)
+	}
+}
+
+// backoff is the wait after the n-th failure to connect: 1s, doubling, at
+// most 2 minutes.
+func backoff(n int) time.Duration {
+	return min(time.Second<<min(n, 7), 2*time.Minute)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,535 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"killfeed/embed"
+	"killfeed/stats"
+	"killfeed/storage"
+)
+
+// Reply is a handler's answer: the response sent at once and, for slow
+// work, a function run after it whose embed replaces the answer. A reply
+// with Later is a deferral ("thinking…").
+type Reply struct {
+	Response *discordgo.InteractionResponse
+	Later    func() *discordgo.MessageEmbed
+}
+
+const somethingWrong = "Something went wrong on our side. Please try again in a moment."
+
+// Handle answers an interaction from memory. It never blocks on I/O and
+// never panics: a failing handler gives an ephemeral "something went
+// wrong", and the error is logged with the interaction id.
+func (b *Bot) Handle(i *discordgo.Interaction) (r Reply) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("command failed", "interaction", i.ID, "panic", p, "stack", string(debug.Stack()))
+			r = ephemeral(embed.Error(somethingWrong))
+		}
+		setNoMentions(r.Response)
+	}()
+	if i.GuildID == "" {
+		return ephemeral(embed.Error("Use the commands in a Discord server, not in direct messages."))
+	}
+	switch i.Type {
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		return b.autocomplete(i)
+	case discordgo.InteractionApplicationCommand:
+		return b.command(i)
+	}
+	return ephemeral(embed.Error("This kind of interaction is not supported."))
+}
+
+func setNoMentions(r *discordgo.InteractionResponse) {
+	if r != nil && r.Data != nil && r.Type != discordgo.InteractionApplicationCommandAutocompleteResult {
+		r.Data.AllowedMentions = noMentions()
+	}
+}
+
+// userError is a problem with what the user asked: it is shown to them.
+type userError string
+
+func (e userError) Error() string { return string(e) }
+
+func (b *Bot) command(i *discordgo.Interaction) Reply {
+	data := i.ApplicationCommandData()
+	o := flatten(data.Options)
+	var (
+		r   Reply
+		err error
+	)
+	switch name := data.Name + o.sub; name {
+	case "stats":
+		r, err = b.stats(i, o)
+	case "leaderboard":
+		r, err = b.leaderboard(i, o)
+	case "compare":
+		r, err = b.compare(i, o)
+	case "link":
+		r, err = b.link(i, o)
+	case "unlink":
+		r, err = b.unlink(i, o)
+	case "linked":
+		r, err = b.linked(i, o)
+	case "server list":
+		r, err = b.serverList(i)
+	case "status":
+		r, err = b.status(i)
+	case "help":
+		r = public(embed.Help(helpLines))
+	case "admin link", "admin unlink", "setchannel", "wipe":
+		if !isAdmin(i) {
+			return ephemeral(embed.Error("This command needs the Manage Server permission."))
+		}
+		switch name {
+		case "admin link":
+			r, err = b.adminLink(i, o)
+		case "admin unlink":
+			r, err = b.adminUnlink(i, o)
+		case "setchannel":
+			r, err = b.setChannel(i, o)
+		case "wipe":
+			r, err = b.wipe(i, o)
+		}
+	default:
+		err = userError(fmt.Sprintf("Unknown command /%s: the bot may be older than its commands. Try again in a minute.", name))
+	}
+	var ue userError
+	switch {
+	case errors.As(err, &ue):
+		return ephemeral(embed.Error(string(ue)))
+	case err != nil:
+		b.log.Error("command failed", "interaction", i.ID, "command", data.Name, "err", err)
+		return ephemeral(embed.Error(somethingWrong))
+	}
+	return r
+}
+
+func isAdmin(i *discordgo.Interaction) bool {
+	return i.Member != nil && i.Member.Permissions&(discordgo.PermissionManageGuild|discordgo.PermissionAdministrator) != 0
+}
+
+// options are a command's options by name, with the subcommand's name.
+type options struct {
+	sub string // " list", " link"...: the subcommand, with a space
+	m   map[string]*discordgo.ApplicationCommandInteractionDataOption
+}
+
+func flatten(list []*discordgo.ApplicationCommandInteractionDataOption) options {
+	o := options{m: map[string]*discordgo.ApplicationCommandInteractionDataOption{}}
+	for _, opt := range list {
+		switch opt.Type {
+		case discordgo.ApplicationCommandOptionSubCommand, discordgo.ApplicationCommandOptionSubCommandGroup:
+			inner := flatten(opt.Options)
+			o.sub += " " + opt.Name + inner.sub
+			for k, v := range inner.m {
+				o.m[k] = v
+			}
+		default:
+			o.m[opt.Name] = opt
+		}
+	}
+	return o
+}
+
+// str returns a string option, trimmed, or "".
+func (o options) str(name string) string {
+	if v, ok := o.m[name]; ok {
+		if s, ok := v.Value.(string); ok {
+			return strings.TrimSpace(s)
+		}
+	}
+	return ""
+}
+
+// id returns a user, channel or other snowflake option, or "".
+func (o options) id(name string) string {
+	return o.str(name)
+}
+
+func (o options) int(name string, def int) int {
+	if v, ok := o.m[name]; ok {
+		if f, ok := v.Value.(float64); ok {
+			return int(f)
+		}
+	}
+	return def
+}
+
+func (o options) focused() (string, string) {
+	for name, v := range o.m {
+		if v.Focused {
+			s, _ := v.Value.(string)
+			return name, s
+		}
+	}
+	return "", ""
+}
+
+func public(e *discordgo.MessageEmbed) Reply {
+	return Reply{Response: &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Embeds: []*discordgo.MessageEmbed{e}},
+	}}
+}
+
+func ephemeral(e *discordgo.MessageEmbed) Reply {
+	r := public(e)
+	r.Response.Data.Flags = discordgo.MessageFlagsEphemeral
+	return r
+}
+
+// deferred answers "thinking…" at once (ephemeral for the caller only when
+// private is set) and runs later, whose embed becomes the answer.
+func deferred(private bool, later func() *discordgo.MessageEmbed) Reply {
+	r := Reply{Response: &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{},
+	}, Later: later}
+	if private {
+		r.Response.Data.Flags = discordgo.MessageFlagsEphemeral
+	}
+	return r
+}
+
+// server returns the game server the option names, or the guild's first.
+func (b *Bot) server(i *discordgo.Interaction, o options) (*Server, error) {
+	list := b.servers[i.GuildID]
+	if len(list) == 0 {
+		return nil, userError("No game server is set up for this Discord server yet: the bot's owner adds it to config.toml.")
+	}
+	want := o.str("server")
+	if want == "" {
+		return list[0], nil
+	}
+	for _, s := range list {
+		if strings.EqualFold(s.Scope.Server, want) || strings.EqualFold(s.Name, want) {
+			return s, nil
+		}
+	}
+	return nil, userError(fmt.Sprintf("There is no game server %s here. /server list shows them.", clip(want, 64)))
+}
+
+func (b *Bot) period(o options) stats.Period {
+	if p, err := stats.ParsePeriod(o.str("period")); err == nil {
+		return p
+	}
+	return stats.AllTime
+}
+
+// caller returns the user who sent the interaction.
+func caller(i *discordgo.Interaction) *discordgo.User {
+	if i.Member != nil && i.Member.User != nil {
+		return i.Member.User
+	}
+	if i.User != nil {
+		return i.User
+	}
+	return &discordgo.User{}
+}
+
+func (b *Bot) stats(i *discordgo.Interaction, o options) (Reply, error) {
+	srv, err := b.server(i, o)
+	if err != nil {
+		return Reply{}, err
+	}
+	q := o.str("player")
+	if q == "" {
+		user := o.id("user")
+		if user == "" {
+			user = caller(i).ID
+		}
+		chars := b.linksOf(i.GuildID, user)
+		if len(chars) == 0 {
+			if user == caller(i).ID {
+				return Reply{}, userError("Name a player, or link your character first with /link.")
+			}
+			return Reply{}, userError(fmt.Sprintf("%s has no linked character.", userName(i, user)))
+		}
+		q = chars[0].CharacterID
+	}
+	now := b.Now()
+	period := b.period(o)
+	st, err := srv.Index.Stats(q, period, now)
+	if errors.Is(err, stats.ErrNoPlayer) {
+		return Reply{}, noPlayer(q, srv)
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	p := embed.Player{Stats: st, Period: period, Server: srv.Name, At: now}
+	if srv.Sessions != nil {
+		p.Playtime = srv.Sessions.Playtime(st.ID, now)
+	}
+	return public(embed.Stats(p)), nil
+}
+
+func noPlayer(q string, srv *Server) error {
+	return userError(fmt.Sprintf("No player %s on %s. Pick a name from the list as you type.", clip(q, 64), srv.Name))
+}
+
+func (b *Bot) leaderboard(i *discordgo.Interaction, o options) (Reply, error) {
+	srv, err := b.server(i, o)
+	if err != nil {
+		return Reply{}, err
+	}
+	metric, err := stats.ParseMetric(o.str("metric"))
+	if o.str("metric") == "" {
+		metric, err = stats.Kills, nil
+	}
+	if err != nil {
+		return Reply{}, userError("Pick a metric from the list: kills, deaths, kdr, longest_kill, best_streak or suicides.")
+	}
+	limit := o.int("limit", 10)
+	if limit < 1 || limit > 25 {
+		return Reply{}, userError("The limit is a number from 1 to 25.")
+	}
+	now := b.Now()
+	period := b.period(o)
+	entries := srv.Index.Leaderboard(metric, period, now, limit)
+	return public(embed.Leaderboard(embed.Board{Metric: metric, Period: period, Entries: entries, Server: srv.Name, At: now})), nil
+}
+
+func (b *Bot) compare(i *discordgo.Interaction, o options) (Reply, error) {
+	srv, err := b.server(i, o)
+	if err != nil {
+		return Reply{}, err
+	}
+	now, period := b.Now(), b.period(o)
+	qa, qb := o.str("player_a"), o.str("player_b")
+	a, err := srv.Index.Stats(qa, period, now)
+	if errors.Is(err, stats.ErrNoPlayer) {
+		return Reply{}, noPlayer(qa, srv)
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	c, err := srv.Index.Stats(qb, period, now)
+	if errors.Is(err, stats.ErrNoPlayer) {
+		return Reply{}, noPlayer(qb, srv)
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	if a.ID == c.ID {
+		return Reply{}, userError("Pick two different players.")
+	}
+	ab, ba, err := srv.Index.HeadToHead(a.ID, c.ID, period, now)
+	if err != nil {
+		return Reply{}, err
+	}
+	return public(embed.Compare(embed.Versus{A: a, B: c, AKilledB: ab, BKilledA: ba, Period: period, Server: srv.Name, At: now})), nil
+}
+
+func (b *Bot) serverList(i *discordgo.Interaction) (Reply, error) {
+	list := b.servers[i.GuildID]
+	if len(list) == 0 {
+		return Reply{}, userError("No game server is set up for this Discord server yet: the bot's owner adds it to config.toml.")
+	}
+	var lines []string
+	for _, s := range list {
+		state := "state unknown"
+		if s.Status != nil {
+			st := s.Status()
+			state = "reading"
+			if !st.Connected {
+				state = "not reading"
+			}
+		}
+		online := ""
+		if s.Sessions != nil {
+			n, _ := s.Sessions.Count()
+			online = fmt.Sprintf(", %d online", n)
+		}
+		lines = append(lines, fmt.Sprintf("%s (id %s): %s%s", s.Name, s.Scope.Server, state, online))
+	}
+	return public(embed.Info("Game servers", strings.Join(lines, "\n"))), nil
+}
+
+func (b *Bot) status(i *discordgo.Interaction) (Reply, error) {
+	h := embed.Health{Version: b.cfg.Version, Uptime: b.Now().Sub(b.started), At: b.Now()}
+	for _, s := range b.servers[i.GuildID] {
+		src := embed.Source{Server: s.Name}
+		if s.Status != nil {
+			src = s.Status()
+			src.Server = s.Name
+		}
+		h.Sources = append(h.Sources, src)
+	}
+	return public(embed.Status(h)), nil
+}
+
+func (b *Bot) setChannel(i *discordgo.Interaction, o options) (Reply, error) {
+	kind, channel := o.str("kind"), o.id("channel")
+	if !slices.Contains(channelKinds, kind) {
+		return Reply{}, userError("Pick a kind from the list: " + strings.Join(channelKinds, ", ") + ".")
+	}
+	if channel == "" {
+		return Reply{}, userError("Pick a channel.")
+	}
+	server, name := "*", "every game server here"
+	if o.str("server") != "" {
+		srv, err := b.server(i, o)
+		if err != nil {
+			return Reply{}, err
+		}
+		server, name = srv.Scope.Server, srv.Name
+	}
+	key := "channel/" + server + "/" + kind
+	return deferred(true, func() *discordgo.MessageEmbed {
+		if err := b.setSetting(i.GuildID, key, channel); err != nil {
+			b.log.Error("cannot store a channel", "interaction", i.ID, "err", err)
+			return embed.Error(somethingWrong)
+		}
+		return embed.Success(fmt.Sprintf("%s posts of %s go to #%s.", strings.ToUpper(kind[:1])+kind[1:], name, channelName(i, channel)))
+	}), nil
+}
+
+func (b *Bot) wipe(i *discordgo.Interaction, o options) (Reply, error) {
+	srv, err := b.server(i, o)
+	if err != nil {
+		return Reply{}, err
+	}
+	now := b.Now()
+	return deferred(false, func() *discordgo.MessageEmbed {
+		if err := b.db.SetSeason(srv.Scope, now); err != nil {
+			b.log.Error("cannot store a wipe", "interaction", i.ID, "err", err)
+			return embed.Error(somethingWrong)
+		}
+		srv.Index.SetSeason(now)
+		return embed.Success(fmt.Sprintf("A new season starts on %s: season leaderboards start from zero. All-time figures are kept.", srv.Name))
+	}), nil
+}
+
+// setSetting stores a guild setting and keeps it in memory.
+func (b *Bot) setSetting(guild, key, value string) error {
+	if err := b.db.SetSetting(guild, key, value); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.settings[guild] == nil {
+		b.settings[guild] = map[string]string{}
+	}
+	b.settings[guild][key] = value
+	return nil
+}
+
+// Setting returns a guild setting, such as "channel/<server>/<kind>".
+func (b *Bot) Setting(guild, key string) string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.settings[guild][key]
+}
+
+// autocomplete offers up to 25 choices for the focused option, from memory
+// and from this guild only.
+func (b *Bot) autocomplete(i *discordgo.Interaction) Reply {
+	data := i.ApplicationCommandData()
+	o := flatten(data.Options)
+	name, prefix := o.focused()
+	var choices []*discordgo.ApplicationCommandOptionChoice
+	add := func(label, value string) {
+		if len(choices) < 25 {
+			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(label, 100), Value: clip(value, 100)})
+		}
+	}
+	switch {
+	case name == "server":
+		for _, s := range b.servers[i.GuildID] {
+			if hasPrefixFold(s.Name, prefix) || hasPrefixFold(s.Scope.Server, prefix) {
+				add(s.Name, s.Scope.Server)
+			}
+		}
+	case name == "character" && data.Name == "unlink":
+		for _, l := range b.linksOf(i.GuildID, caller(i).ID) {
+			if hasPrefixFold(l.Name, prefix) {
+				add(l.Name, l.CharacterID)
+			}
+		}
+	default: // player names
+		servers := b.servers[i.GuildID]
+		if o.str("server") != "" {
+			if s, err := b.server(i, o); err == nil {
+				servers = []*Server{s}
+			}
+		}
+		seen := map[string]bool{}
+		for _, s := range servers {
+			for _, m := range s.Index.Search(prefix, 25) {
+				if !seen[m.ID] {
+					seen[m.ID] = true
+					add(m.Name, m.ID)
+				}
+			}
+		}
+	}
+	if choices == nil {
+		choices = []*discordgo.ApplicationCommandOptionChoice{}
+	}
+	return Reply{Response: &discordgo.InteractionResponse{
+		Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+		Data: &discordgo.InteractionResponseData{Choices: choices},
+	}}
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// clip cuts s to at most n runes.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
+
+// linksOf returns the characters linked to user in guild, oldest first.
+func (b *Bot) linksOf(guild, user string) []storage.Link {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []storage.Link
+	for _, l := range b.links[guild] {
+		if l.UserID == user {
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, c storage.Link) int { return a.At.Compare(c.At) })
+	return out
+}
+
+// userName is the name of a user the interaction names, as Discord
+// resolved it, or their id.
+func userName(i *discordgo.Interaction, id string) string {
+	if r := i.ApplicationCommandData().Resolved; r != nil {
+		if m, ok := r.Members[id]; ok && m.Nick != "" {
+			return m.Nick
+		}
+		if u, ok := r.Users[id]; ok {
+			if u.GlobalName != "" {
+				return u.GlobalName
+			}
+			return u.Username
+		}
+	}
+	return "User " + id
+}
+
+// channelName is the name of a channel the interaction names, or its id.
+func channelName(i *discordgo.Interaction, id string) string {
+	if r := i.ApplicationCommandData().Resolved; r != nil {
+		if c, ok := r.Channels[id]; ok && c.Name != "" {
+			return c.Name
+		}
+	}
+	return id
+}
