@@ -57,7 +57,6 @@ type player struct {
 	platSeq  uint32
 	events   []int32 // indices into Index.events, in order
 	all      Totals
-	season   Totals // events at or after Index.season
 }
 
 // nameRef records who used a name last.
@@ -82,6 +81,9 @@ type Index struct {
 	weaponID map[string]uint16
 	summary  Summary
 	season   int64 // Unix seconds the season began; math.MinInt64 for none
+	// seasonTotals are every player's totals since season, by player
+	// index; nil without a season, which is then all time.
+	seasonTotals []Totals
 	// windows hold the totals of the calendar day, week and month of the
 	// latest event, so that their leaderboards cost what all time's does.
 	windows [3]window
@@ -168,13 +170,12 @@ func New(loc *time.Location) *Index {
 func (x *Index) SetSeason(start time.Time) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.season = math.MinInt64
-	if !start.IsZero() {
-		x.season = start.Unix()
+	x.season, x.seasonTotals = math.MinInt64, nil
+	if start.IsZero() {
+		return
 	}
-	for i := range x.players {
-		x.players[i].season = Totals{}
-	}
+	x.season = start.Unix()
+	x.seasonTotals = make([]Totals, len(x.players))
 	for i := range x.events {
 		if e := &x.events[i]; e.unix() >= x.season {
 			x.addSeason(e)
@@ -192,11 +193,15 @@ func (x *Index) Season() time.Time {
 	return time.Unix(x.season, 0).In(x.loc)
 }
 
+// addSeason counts e in the season's totals.
 func (x *Index) addSeason(e *event) {
-	if e.killer >= 0 {
-		x.players[e.killer].season.add(e, e.killer)
+	if n := len(x.players); len(x.seasonTotals) < n {
+		x.seasonTotals = append(x.seasonTotals, make([]Totals, n-len(x.seasonTotals))...)
 	}
-	x.players[e.victim].season.add(e, e.victim)
+	if e.killer >= 0 {
+		x.seasonTotals[e.killer].add(e, e.killer)
+	}
+	x.seasonTotals[e.victim].add(e, e.victim)
 }
 
 // Load builds the index of scope s from db.
@@ -388,9 +393,12 @@ func (x *Index) recompute() {
 			p.events = make([]int32, 0, n[i])
 		}
 		p.events = p.events[:0]
-		p.all, p.season = Totals{}, Totals{}
+		p.all = Totals{}
 	}
 	x.summary = Summary{}
+	if x.seasonTotals != nil {
+		x.seasonTotals = make([]Totals, len(x.players))
+	}
 	for i := range x.windows {
 		x.windows[i].reset()
 	}
@@ -410,7 +418,7 @@ func (x *Index) apply(i int32) {
 	v := &x.players[e.victim]
 	v.events = append(v.events, i)
 	v.all.add(e, e.victim)
-	if e.unix() >= x.season {
+	if x.seasonTotals != nil && e.unix() >= x.season {
 		x.addSeason(e)
 	}
 	for w := range x.windows {

@@ -66,6 +66,9 @@ func (x *Index) Leaderboard(m Metric, period Period, at time.Time, limit int) []
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	if period == Season && x.seasonTotals == nil {
+		period = AllTime // no wipe yet
+	}
 	top := make([]Entry, 0, limit+1)
 	offer := func(pi int32, t *Totals) {
 		v := m.value(t)
@@ -91,8 +94,8 @@ func (x *Index) Leaderboard(m Metric, period Period, at time.Time, limit int) []
 			offer(int32(i), &x.players[i].all)
 		}
 	case Season:
-		for i := range x.players {
-			offer(int32(i), &x.players[i].season)
+		for i := range x.seasonTotals {
+			offer(int32(i), &x.seasonTotals[i])
 		}
 	default:
 		start, end := period.Range(at, x.loc)
