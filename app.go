@@ -43,7 +43,10 @@ type Main struct {
 	done   chan error
 	once   sync.Once
 
-	bot     atomic.Pointer[bot.Bot]
+	bot atomic.Pointer[bot.Bot]
+	// counts are each server's lines stored and skipped, for /status
+	// without a database read.
+	counts  map[storage.Scope]*lineCounts
 	console atomic.Bool // print new events to Stdout
 	// left says which players' latest printed line was a leave: one
 	// departure writes several leave lines. Used by afterCommit only.
@@ -95,6 +98,7 @@ func (m *Main) Open() error {
 	m.DB = db
 	m.Indexes = make(map[storage.Scope]*stats.Index, len(m.Config.Servers))
 	m.Sessions = make(map[storage.Scope]*stats.Sessions, len(m.Config.Servers))
+	m.counts = make(map[storage.Scope]*lineCounts, len(m.Config.Servers))
 	m.servers = make(map[storage.Scope]*config.Server, len(m.Config.Servers))
 	for i := range m.Config.Servers {
 		s := &m.Config.Servers[i]
@@ -112,6 +116,14 @@ func (m *Main) Open() error {
 			return fmt.Errorf("load sessions of %s: %w", scope(s), err)
 		}
 		m.Sessions[scope(s)] = ss
+		c, err := db.Counts(scope(s))
+		if err != nil {
+			db.Close()
+			return err
+		}
+		m.counts[scope(s)] = &lineCounts{}
+		m.counts[scope(s)].lines.Store(int64(c.Lines + c.LogLines))
+		m.counts[scope(s)].skipped.Store(int64(c.Malformed + c.LogMalformed))
 		m.Log.Info("index loaded", "server", scope(s), "events", x.Summary().Events, "took", time.Since(start).Round(time.Millisecond))
 	}
 	// Loading touched every page of the database's memory map. Reopening it
@@ -155,6 +167,10 @@ func loadIndex(db *storage.DB, s *config.Server) (*stats.Index, error) {
 // offline prints the news.
 func (m *Main) afterCommit(batches []*storage.Batch) {
 	for _, b := range batches {
+		if c := m.counts[b.Scope]; c != nil {
+			c.lines.Add(int64(b.Lines))
+			c.skipped.Add(int64(b.Malformed))
+		}
 		if x := m.Indexes[b.Scope]; x != nil && len(b.Added) > 0 {
 			x.Add(b.Added)
 		}
@@ -283,16 +299,31 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintln(m.Stdout, "No [[servers]] in the config: add one with its guild_id, id and killfeed_dir.")
 		return nil
 	}
-	g, ctx := errgroup.WithContext(ctx)
+	// Everything that can fail is made before anything starts.
+	var demos []*demo
 	for i := range m.Config.Servers {
-		s := &m.Config.Servers[i]
-		if s.Demo {
+		if s := &m.Config.Servers[i]; s.Demo {
 			d, err := newDemo(s, time.Now())
 			if err != nil {
 				return fmt.Errorf("server %s: demo: %w", scope(s), err)
 			}
-			g.Go(func() error { return d.Run(ctx) })
+			demos = append(demos, d)
 		}
+	}
+	var b *bot.Bot
+	if m.Config.Discord.Token != "" {
+		var err error
+		if b, err = m.newBot(); err != nil {
+			return err
+		}
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	for _, d := range demos {
+		g.Go(func() error { return d.Run(ctx) })
+	}
+	for i := range m.Config.Servers {
+		s := &m.Config.Servers[i]
 		srcs, shared := m.sources(s)
 		if shared != nil {
 			defer shared.Close()
@@ -303,20 +334,17 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.setSources(scope(s), srcs)
 	}
-	if m.Config.Discord.Token == "" {
+	if b == nil {
 		m.console.Store(true)
 		fmt.Fprintf(m.Stdout, "No Discord token set ([discord] token): running offline, printing each new event here. Ctrl-C stops.\n")
 	} else {
-		b, err := m.newBot()
-		if err != nil {
-			return err
-		}
 		m.bot.Store(b)
 		g.Go(func() error { return b.Run(ctx) })
 		fmt.Fprintf(m.Stdout, "Connecting to Discord at %s. Ctrl-C stops.\n", m.Config.Discord.APIURL)
 	}
 	err := g.Wait()
 	m.console.Store(false)
+	m.bot.Store(nil)
 	if err == nil {
 		fmt.Fprintln(m.Stdout, "Stopped.")
 	}
@@ -333,10 +361,12 @@ func (m *Main) newBot() (*bot.Bot, error) {
 	var servers []*bot.Server
 	for i := range m.Config.Servers {
 		s := &m.Config.Servers[i]
-		servers = append(servers, &bot.Server{
-			Scope: scope(s), Name: s.Name, Index: m.Indexes[scope(s)], Sessions: m.Sessions[scope(s)],
-			Status: func() embed.Source { return m.sourceState(s) },
-		})
+		srv := &bot.Server{Scope: scope(s), Name: s.Name, Index: m.Indexes[scope(s)],
+			Status: func() embed.Source { return m.sourceState(s) }}
+		if s.ServerLog != "" {
+			srv.Sessions = m.Sessions[scope(s)]
+		}
+		servers = append(servers, srv)
 	}
 	return bot.New(cfg, m.DB, servers, m.Log)
 }
@@ -362,12 +392,15 @@ func (m *Main) sourceState(s *config.Server) embed.Source {
 			st.Err = "cannot read the logs since " + x.LastErrorAt.UTC().Format(time.DateTime) + " UTC (the bot's log says why)"
 		}
 	}
-	if c, err := m.DB.Counts(scope(s)); err == nil {
-		st.Lines = int64(c.Lines + c.LogLines)
-		st.Skipped = int64(c.Malformed + c.LogMalformed)
+	if c := m.counts[scope(s)]; c != nil {
+		st.Lines, st.Skipped = c.lines.Load(), c.skipped.Load()
 	}
 	return st
 }
+
+// lineCounts are a server's lines stored and skipped, killfeed and server
+// log together.
+type lineCounts struct{ lines, skipped atomic.Int64 }
 
 // version is the module version the binary was built from.
 func version() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -176,7 +177,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 		cb := b.ask(discordtest.InteractionSpec{GuildID: guildA, ChannelID: channelA, Command: "stats", Options: []*discordgo.ApplicationCommandInteractionDataOption{discordtest.Opt("player", "alpha")}})
 		if !ephemeral(cb) {
 			text := callbackText(t, cb)
-			for _, want := range []string{"Alpha", "2", "1"} {
+			for _, want := range []string{"Alpha", "Kills: 2\n", "Deaths: 1\n", "Longest kill: 250"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("/stats alpha: %q lacks %q", text, want)
 				}
@@ -243,8 +244,18 @@ func TestDiscordEndToEnd(t *testing.T) {
 		t.Errorf("/link: not ephemeral: %s", cb.Raw)
 	}
 	b.answer(cb, "relocate")
-	appendFile(t, csvA, kill("2025.05.01-00.10.00", "Alpha", "Charlie", 5)+"\n") // not a proof
-	appendFile(t, csvA, "2025.05.01-00.11.00;Bravo;"+eosOf("Bravo")+";Bravo;"+eosOf("Bravo")+";suicide_by_relocation;0;XSX;XSX;\n")
+	// The game's clock is about ours: the proof is a relocation after the
+	// request; one from before it (a line read late) is none.
+	now := func(d time.Duration) string { return time.Now().UTC().Add(d).Format("2006.01.02-15.04.05") }
+	relocation := func(at string) string {
+		return at + ";Bravo;" + eosOf("Bravo") + ";Bravo;" + eosOf("Bravo") + ";suicide_by_relocation;0;XSX;XSX;\n"
+	}
+	appendFile(t, csvA, relocation(now(-5*time.Minute))+kill(now(-2*time.Minute), "Alpha", "Charlie", 5)+"\n")
+	time.Sleep(300 * time.Millisecond) // read (poll 50ms), and not taken as proof
+	if text := b.answer(cb, "relocate"); strings.Contains(text, "Linked") {
+		t.Fatalf("an old relocation linked the character: %q", text)
+	}
+	appendFile(t, csvA, relocation(now(time.Second)))
 	b.answer(cb, "Linked")
 	// Now /stats without a player shows the member's character.
 	cb = b.ask(discordtest.InteractionSpec{GuildID: guildA, ChannelID: channelA, UserID: userB, Command: "stats"})
@@ -261,12 +272,27 @@ func TestDiscordEndToEnd(t *testing.T) {
 		t.Errorf("/linked: %q, want Bravo", text)
 	}
 
-	// A wipe starts a season: the season board is empty, all time is kept.
+	// A wipe starts a season: the season board counts only what follows,
+	// all time is kept.
 	cb = b.ask(discordtest.InteractionSpec{GuildID: guildA, ChannelID: channelA, Command: "wipe", Permissions: adminPerm, Options: []*discordgo.ApplicationCommandInteractionDataOption{discordtest.Opt("server", "main")}})
 	b.answer(cb, "new season")
-	cb = b.ask(discordtest.InteractionSpec{GuildID: guildA, ChannelID: channelA, Command: "leaderboard", Options: []*discordgo.ApplicationCommandInteractionDataOption{discordtest.Opt("period", "season")}})
-	if text := callbackText(t, cb); strings.Contains(text, "Alpha") {
-		t.Errorf("season board after a wipe: %q, want no one", text)
+	appendFile(t, csvA, kill(time.Now().UTC().Add(time.Minute).Format("2006.01.02-15.04.05"), "Delta", "Echo", 75)+"\n")
+	board := func(period string) string {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			cb := b.ask(discordtest.InteractionSpec{GuildID: guildA, ChannelID: channelA, Command: "leaderboard", Options: []*discordgo.ApplicationCommandInteractionDataOption{discordtest.Opt("period", period)}})
+			text := callbackText(t, cb)
+			if strings.Contains(text, "Delta") || time.Now().After(deadline) {
+				return text
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if text := board("season"); !strings.Contains(text, "Delta") || strings.Contains(text, "Alpha") {
+		t.Errorf("season board after a wipe: %q, want Delta only", text)
+	}
+	if text := board("all"); !strings.Contains(text, "Delta") || !strings.Contains(text, "Alpha") {
+		t.Errorf("all-time board after a wipe: %q, want Alpha and Delta", text)
 	}
 
 	// A dropped gateway is resumed, and commands are still answered.
@@ -284,7 +310,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 		t.Errorf("/help after a resume: %q", text)
 	}
 	for _, c := range fake.Callbacks() {
-		if c.Latency > time.Second {
+		if c.Latency > 3*time.Second { // Discord's window
 			t.Errorf("interaction %s answered after %v", c.InteractionID, c.Latency)
 		}
 	}
@@ -296,12 +322,45 @@ func TestDiscordEndToEnd(t *testing.T) {
 	if text := callbackText(t, cb); !strings.Contains(text, "main") {
 		t.Errorf("/status: %q", text)
 	}
-	waitForLog := time.Now().Add(2 * time.Second)
+	waitForLog := time.Now().Add(5 * time.Second)
 	for time.Now().Before(waitForLog) && len(fake.CommandOverwrites()) == 1 {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := len(fake.CommandOverwrites()); n != 1 {
 		t.Errorf("commands registered %d times over two starts, want once", n)
+	}
+	// Every edit of an answer (deferred commands, the link's proof) allows
+	// no mention either.
+	edits := fake.RequestsTo("PATCH", "/webhooks/**")
+	if len(edits) < 4 {
+		t.Errorf("%d answers edited, want the deferred ones and the link's", len(edits))
+	}
+	for _, r := range edits {
+		noMentions(t, "PATCH "+r.Route, r.Body)
+	}
+
+	// Registering in some guilds only empties the global registration, so
+	// members do not see every command twice.
+	b.stop()
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), "[discord]\n", fmt.Sprintf("[discord]\ncommand_guilds = [%q]\n", guildA), 1)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b = startBot(t, fake, cfg)
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fake.Wait(ctx, func() bool { return len(fake.CommandOverwrites()) >= 3 }); err != nil {
+		t.Fatalf("no registration in the guild: %v", err)
+	}
+	if got := fake.Commands(""); len(got) != 0 {
+		t.Errorf("%d global commands are left after moving to command_guilds, want 0", len(got))
+	}
+	if got := fake.Commands(guildA); len(got) < 10 {
+		t.Errorf("%d commands in guild A, want all of them", len(got))
 	}
 }
 

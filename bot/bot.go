@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,9 +55,13 @@ type Bot struct {
 	// Now is the clock; tests set it.
 	Now func() time.Time
 
-	session *discordgo.Session
-	appID   atomic.Value // string, from READY
+	session *discordgo.Session // made by New, connected by Run
+
+	// later counts the work started after an answer (deferred commands,
+	// link proofs); closing, under mu, stops more from starting.
 	later   sync.WaitGroup
+	closing bool
+	opened  atomic.Bool // Run has connected the session at least once
 
 	mu       sync.RWMutex
 	links    map[string]map[string]storage.Link    // guild → character id → link
@@ -62,14 +69,31 @@ type Bot struct {
 	settings map[string]map[string]string          // guild → key → value
 }
 
-// linkWithin is how long a /link request waits for its proof.
-const linkWithin = 10 * time.Minute
+// Link requests: how long one waits for its proof; how much longer it is
+// kept for a proof read late (an SFTP poll, a reconnection); how far the
+// game's clock may be from ours.
+const (
+	linkWithin = 10 * time.Minute
+	linkGrace  = 3 * time.Minute
+	clockSkew  = time.Minute
+)
 
 // New returns a bot for servers, loading the guild settings and links from
 // db.
 func New(cfg Config, db *storage.DB, servers []*Server, log *slog.Logger) (*Bot, error) {
+	s, err := discordgo.New("Bot " + cfg.Token) // connects nothing yet
+	if err != nil {
+		return nil, fmt.Errorf("discord: %w", err)
+	}
+	rt, err := NewTransport(cfg.APIURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.Client = &http.Client{Transport: rt, Timeout: 20 * time.Second}
+	s.Identify.Intents = discordgo.IntentsGuilds // no privileged intent
+	s.ShouldReconnectOnError = true
 	b := &Bot{
-		cfg: cfg, db: db, log: log, Now: time.Now, started: time.Now(),
+		cfg: cfg, db: db, log: log, Now: time.Now, started: time.Now(), session: s,
 		servers:  map[string][]*Server{},
 		links:    map[string]map[string]storage.Link{},
 		pending:  map[string]map[string]storage.Pending{},
@@ -106,70 +130,109 @@ func New(cfg Config, db *storage.DB, servers []*Server, log *slog.Logger) (*Bot,
 // Discord cannot be reached it keeps trying, with backoff, and never
 // returns an error for that: the logs are still read and stored.
 func (b *Bot) Run(ctx context.Context) error {
-	s, err := discordgo.New("Bot " + b.cfg.Token)
-	if err != nil {
-		return fmt.Errorf("discord: %w", err)
-	}
-	rt, err := NewTransport(b.cfg.APIURL, nil)
-	if err != nil {
-		return err
-	}
-	s.Client = &http.Client{Transport: rt, Timeout: 20 * time.Second}
-	s.Identify.Intents = discordgo.IntentsGuilds // no privileged intent
-	s.ShouldReconnectOnError = true
-	s.LogLevel = -1 // discordgo's own logging goes through ours, below
+	discordLog.Store(b.log)
+	routeDiscordLog.Do(func() { discordgo.Logger = logDiscord })
+	s := b.session
 	s.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) { b.onReady(ctx, s, r) })
 	s.AddHandler(b.onInteraction)
-	b.session = s
+	defer b.close()
 
 	for failures := 0; ; failures++ {
 		err := s.Open()
 		if err == nil {
 			break
 		}
-		b.log.Warn("cannot reach Discord: retrying", "err", err, "api_url", b.cfg.APIURL)
+		b.log.Warn("cannot reach Discord: retrying", "err", redact(err), "api_url", b.cfg.APIURL)
 		if !sleep(ctx, backoff(failures)) {
 			return nil
 		}
 	}
+	b.opened.Store(true)
 	b.log.Info("connected to Discord")
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			b.later.Wait()
-			return s.Close()
+			return nil
 		case <-tick.C:
 			b.expireLinks()
 		}
 	}
 }
 
+// discordgo logs through a package variable: its messages go to the log
+// of the bot that ran last, without interaction tokens.
+var (
+	discordLog      atomic.Pointer[slog.Logger]
+	routeDiscordLog sync.Once
+)
+
+func logDiscord(level, _ int, format string, a ...any) {
+	log := discordLog.Load()
+	if log == nil {
+		return
+	}
+	msg := "discordgo: " + tokenInURL.ReplaceAllString(fmt.Sprintf(format, a...), "${1}<token>")
+	switch level {
+	case discordgo.LogError:
+		log.Error(msg)
+	case discordgo.LogWarning:
+		log.Warn(msg)
+	default:
+		log.Debug(msg)
+	}
+}
+
+// close stops new background work, closes the session and waits for the
+// work already started.
+func (b *Bot) close() {
+	b.mu.Lock()
+	b.closing = true
+	b.mu.Unlock()
+	if err := b.session.Close(); err != nil {
+		b.log.Warn("closing the Discord session", "err", redact(err))
+	}
+	b.later.Wait()
+}
+
+// goLater runs fn in the background unless the bot is closing.
+func (b *Bot) goLater(fn func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing {
+		return
+	}
+	b.later.Add(1)
+	go func() {
+		defer b.later.Done()
+		fn()
+	}()
+}
+
 // onReady registers the commands if they changed since they were last
 // registered: Discord rate-limits registration, and a restart should not
 // spend it.
 func (b *Bot) onReady(ctx context.Context, s *discordgo.Session, r *discordgo.Ready) {
-	appID := ""
-	if r.Application != nil {
+	appID, user := "", ""
+	if r.User != nil {
+		appID, user = r.User.ID, r.User.Username
+	}
+	if r.Application != nil && r.Application.ID != "" {
 		appID = r.Application.ID
 	}
-	if appID == "" && r.User != nil {
-		appID = r.User.ID
-	}
-	b.appID.Store(appID)
-	b.log.Info("Discord session ready", "user", r.User.Username)
-	b.later.Add(1)
-	go func() {
-		defer b.later.Done()
+	b.log.Info("Discord session ready", "user", user)
+	b.goLater(func() {
 		if err := b.register(s, appID); err != nil && ctx.Err() == nil {
-			b.log.Error("cannot register the slash commands", "err", err)
+			b.log.Error("cannot register the slash commands", "err", redact(err))
 		}
-	}()
+	})
 }
 
 // register overwrites the commands where they are registered, unless the
-// stored hash says they are the same.
+// stored hash says they are the same; and empties the registrations of a
+// previous config (global before command_guilds was set, or the reverse),
+// so that members do not see every command twice.
 func (b *Bot) register(s *discordgo.Session, appID string) error {
 	defs := Commands()
 	raw, err := json.Marshal(defs)
@@ -178,16 +241,41 @@ func (b *Bot) register(s *discordgo.Session, appID string) error {
 	}
 	sum := sha256.Sum256(raw)
 	hash := hex.EncodeToString(sum[:])
-	where := []string{""}
+	where := []string{""} // global
 	if len(b.cfg.CommandGuilds) > 0 {
 		where = b.cfg.CommandGuilds
 	}
-	for _, guild := range where {
-		key := "commands/" + appID + "/global"
-		if guild != "" {
-			key = "commands/" + appID + "/guild/" + guild
+	for guild := range b.servers {
+		if len(b.cfg.CommandGuilds) > 0 && !slices.Contains(b.cfg.CommandGuilds, guild) {
+			b.log.Warn("a configured guild is not in [discord] command_guilds: it has no slash commands", "guild", guild)
 		}
-		if old, err := b.db.Meta(key); err != nil {
+	}
+	key := func(guild string) string {
+		if guild == "" {
+			return "commands/" + appID + "/global"
+		}
+		return "commands/" + appID + "/guild/" + guild
+	}
+	listKey := "commands/" + appID + "/where"
+	before, err := b.db.Meta(listKey)
+	if err != nil {
+		return err
+	}
+	for _, old := range strings.Split(before, ",") {
+		guild := strings.TrimPrefix(old, "g")
+		if before == "" || slices.Contains(where, guild) {
+			continue
+		}
+		if _, err := s.ApplicationCommandBulkOverwrite(appID, guild, []*discordgo.ApplicationCommand{}); err != nil {
+			return fmt.Errorf("remove the commands registered before (guild %q): %w", guild, err)
+		}
+		if err := b.db.SetMeta(key(guild), ""); err != nil {
+			return err
+		}
+		b.log.Info("slash commands removed where the config no longer registers them", "guild", guild)
+	}
+	for _, guild := range where {
+		if old, err := b.db.Meta(key(guild)); err != nil {
 			return err
 		} else if old == hash {
 			b.log.Info("slash commands unchanged: not registered again", "guild", guild)
@@ -196,12 +284,16 @@ func (b *Bot) register(s *discordgo.Session, appID string) error {
 		if _, err := s.ApplicationCommandBulkOverwrite(appID, guild, defs); err != nil {
 			return fmt.Errorf("register commands (guild %q): %w", guild, err)
 		}
-		if err := b.db.SetMeta(key, hash); err != nil {
+		if err := b.db.SetMeta(key(guild), hash); err != nil {
 			return err
 		}
 		b.log.Info("slash commands registered", "guild", guild, "count", len(defs))
 	}
-	return nil
+	var list []string
+	for _, g := range where {
+		list = append(list, "g"+g) // "g" alone is global
+	}
+	return b.db.SetMeta(listKey, strings.Join(list, ","))
 }
 
 // onInteraction answers one interaction: the handler reads memory only and
@@ -210,20 +302,18 @@ func (b *Bot) register(s *discordgo.Session, appID string) error {
 func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
 	r := b.Handle(ic.Interaction)
 	if err := s.InteractionRespond(ic.Interaction, r.Response); err != nil {
-		b.log.Error("cannot answer an interaction", "interaction", ic.ID, "err", err)
+		b.log.Error("cannot answer an interaction", "interaction", ic.ID, "err", redact(err))
 		return
 	}
 	if r.Later == nil {
 		return
 	}
-	b.later.Add(1)
-	go func() {
-		defer b.later.Done()
+	b.goLater(func() {
 		edit := b.runLater(ic.Interaction, r.Later)
 		if _, err := s.InteractionResponseEdit(ic.Interaction, edit); err != nil {
-			b.log.Error("cannot edit an interaction's answer", "interaction", ic.ID, "err", err)
+			b.log.Error("cannot edit an interaction's answer", "interaction", ic.ID, "err", redact(err))
 		}
-	}()
+	})
 }
 
 // runLater runs deferred work; a panic still gives the user an answer.
@@ -251,13 +341,23 @@ func noMentions() *discordgo.MessageAllowedMentions {
 // edit changes the answer to an interaction known by its token, as a
 // confirmed or expired link request does minutes later.
 func (b *Bot) edit(appID, token string, e *discordgo.MessageEmbed) {
-	if b.session == nil || token == "" {
+	if token == "" || !b.opened.Load() {
 		return
 	}
 	i := &discordgo.Interaction{AppID: appID, Token: token}
 	if _, err := b.session.InteractionResponseEdit(i, webhookEdit(e)); err != nil {
-		b.log.Warn("cannot edit a /link answer", "err", err)
+		b.log.Warn("cannot edit a /link answer", "err", redact(err))
 	}
+}
+
+// tokenInURL matches the secret part of interaction and webhook URLs,
+// which discordgo's transport errors quote.
+var tokenInURL = regexp.MustCompile(`(/(?:webhooks|interactions)/[0-9]+/)[^/\s?"]+`)
+
+// redact turns an error into text fit for the log: without the interaction
+// tokens that URLs in it may carry.
+func redact(err error) string {
+	return tokenInURL.ReplaceAllString(err.Error(), "${1}<token>")
 }
 
 // backoff is the wait after the n-th failure to connect: 1s, doubling, at

@@ -149,11 +149,6 @@ func (o options) str(name string) string {
 	return ""
 }
 
-// id returns a user, channel or other snowflake option, or "".
-func (o options) id(name string) string {
-	return o.str(name)
-}
-
 func (o options) int(name string, def int) int {
 	if v, ok := o.m[name]; ok {
 		if f, ok := v.Value.(float64); ok {
@@ -217,11 +212,28 @@ func (b *Bot) server(i *discordgo.Interaction, o options) (*Server, error) {
 	return nil, userError(fmt.Sprintf("There is no game server %s here. /server list shows them.", clip(want, 64)))
 }
 
-func (b *Bot) period(o options) stats.Period {
-	if p, err := stats.ParsePeriod(o.str("period")); err == nil {
-		return p
+// period returns the period the option names, all time by default. A
+// season on a server that never had a wipe is all time, and says so.
+func (b *Bot) period(o options, srv *Server) stats.Period {
+	p, err := stats.ParsePeriod(o.str("period"))
+	if err != nil || p == stats.Season && srv.Index.Season().IsZero() {
+		return stats.AllTime
 	}
-	return stats.AllTime
+	return p
+}
+
+// serverOf returns the server the option names or, without one, the
+// first of the guild's servers that knows player q.
+func (b *Bot) serverOf(i *discordgo.Interaction, o options, q string) (*Server, error) {
+	if o.str("server") != "" {
+		return b.server(i, o)
+	}
+	for _, s := range b.servers[i.GuildID] {
+		if _, err := s.Index.Lookup(q); err == nil {
+			return s, nil
+		}
+	}
+	return b.server(i, o)
 }
 
 // caller returns the user who sent the interaction.
@@ -236,13 +248,9 @@ func caller(i *discordgo.Interaction) *discordgo.User {
 }
 
 func (b *Bot) stats(i *discordgo.Interaction, o options) (Reply, error) {
-	srv, err := b.server(i, o)
-	if err != nil {
-		return Reply{}, err
-	}
-	q := o.str("player")
+	q, shown := o.str("player"), o.str("player")
 	if q == "" {
-		user := o.id("user")
+		user := o.str("user")
 		if user == "" {
 			user = caller(i).ID
 		}
@@ -253,13 +261,20 @@ func (b *Bot) stats(i *discordgo.Interaction, o options) (Reply, error) {
 			}
 			return Reply{}, userError(fmt.Sprintf("%s has no linked character.", userName(i, user)))
 		}
-		q = chars[0].CharacterID
+		q, shown = chars[0].CharacterID, chars[0].Name
+		if o.str("server") == "" {
+			o.m["server"] = &discordgo.ApplicationCommandInteractionDataOption{Value: chars[0].Server}
+		}
+	}
+	srv, err := b.serverOf(i, o, q)
+	if err != nil {
+		return Reply{}, err
 	}
 	now := b.Now()
-	period := b.period(o)
+	period := b.period(o, srv)
 	st, err := srv.Index.Stats(q, period, now)
 	if errors.Is(err, stats.ErrNoPlayer) {
-		return Reply{}, noPlayer(q, srv)
+		return Reply{}, noPlayer(shown, srv)
 	}
 	if err != nil {
 		return Reply{}, err
@@ -292,18 +307,18 @@ func (b *Bot) leaderboard(i *discordgo.Interaction, o options) (Reply, error) {
 		return Reply{}, userError("The limit is a number from 1 to 25.")
 	}
 	now := b.Now()
-	period := b.period(o)
+	period := b.period(o, srv)
 	entries := srv.Index.Leaderboard(metric, period, now, limit)
 	return public(embed.Leaderboard(embed.Board{Metric: metric, Period: period, Entries: entries, Server: srv.Name, At: now})), nil
 }
 
 func (b *Bot) compare(i *discordgo.Interaction, o options) (Reply, error) {
-	srv, err := b.server(i, o)
+	qa, qb := o.str("player_a"), o.str("player_b")
+	srv, err := b.serverOf(i, o, qa)
 	if err != nil {
 		return Reply{}, err
 	}
-	now, period := b.Now(), b.period(o)
-	qa, qb := o.str("player_a"), o.str("player_b")
+	now, period := b.Now(), b.period(o, srv)
 	a, err := srv.Index.Stats(qa, period, now)
 	if errors.Is(err, stats.ErrNoPlayer) {
 		return Reply{}, noPlayer(qa, srv)
@@ -367,7 +382,7 @@ func (b *Bot) status(i *discordgo.Interaction) (Reply, error) {
 }
 
 func (b *Bot) setChannel(i *discordgo.Interaction, o options) (Reply, error) {
-	kind, channel := o.str("kind"), o.id("channel")
+	kind, channel := o.str("kind"), o.str("channel")
 	if !slices.Contains(channelKinds, kind) {
 		return Reply{}, userError("Pick a kind from the list: " + strings.Join(channelKinds, ", ") + ".")
 	}
@@ -388,7 +403,8 @@ func (b *Bot) setChannel(i *discordgo.Interaction, o options) (Reply, error) {
 			b.log.Error("cannot store a channel", "interaction", i.ID, "err", err)
 			return embed.Error(somethingWrong)
 		}
-		return embed.Success(fmt.Sprintf("%s posts of %s go to #%s.", strings.ToUpper(kind[:1])+kind[1:], name, channelName(i, channel)))
+		b.log.Info("channel set", "guild", i.GuildID, "key", key, "channel", channel, "by", caller(i).ID)
+		return embed.Success(fmt.Sprintf("Saved: #%s is the %s channel of %s.", channelName(i, channel), kind, name))
 	}), nil
 }
 
@@ -404,6 +420,7 @@ func (b *Bot) wipe(i *discordgo.Interaction, o options) (Reply, error) {
 			return embed.Error(somethingWrong)
 		}
 		srv.Index.SetSeason(now)
+		b.log.Info("new season", "server", srv.Scope, "by", caller(i).ID)
 		return embed.Success(fmt.Sprintf("A new season starts on %s: season leaderboards start from zero. All-time figures are kept.", srv.Name))
 	}), nil
 }
@@ -420,13 +437,6 @@ func (b *Bot) setSetting(guild, key, value string) error {
 	}
 	b.settings[guild][key] = value
 	return nil
-}
-
-// Setting returns a guild setting, such as "channel/<server>/<kind>".
-func (b *Bot) Setting(guild, key string) string {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return b.settings[guild][key]
 }
 
 // autocomplete offers up to 25 choices for the focused option, from memory
@@ -454,6 +464,14 @@ func (b *Bot) autocomplete(i *discordgo.Interaction) Reply {
 				add(l.Name, l.CharacterID)
 			}
 		}
+	case name == "character" && data.Name+o.sub == "admin unlink":
+		b.mu.RLock()
+		for _, l := range b.links[i.GuildID] {
+			if hasPrefixFold(l.Name, prefix) {
+				add(l.Name, l.CharacterID)
+			}
+		}
+		b.mu.RUnlock()
 	default: // player names
 		servers := b.servers[i.GuildID]
 		if o.str("server") != "" {

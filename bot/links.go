@@ -62,14 +62,20 @@ func (b *Bot) link(i *discordgo.Interaction, o options) (Reply, error) {
 		return Reply{}, userError(fmt.Sprintf("%s is linked to another member. If it is yours, ask an admin.", ch.Name))
 	}
 	now := b.Now()
+	b.mu.RLock()
+	other, waiting := b.pending[i.GuildID][ch.ID]
+	b.mu.RUnlock()
+	if waiting && other.UserID != user {
+		return Reply{}, userError(fmt.Sprintf("Another member is already proving %s is theirs. Try again in %d minutes.", ch.Name, int(other.Expires.Add(linkGrace).Sub(now).Minutes())+1))
+	}
 	step := embed.Link{Player: ch.Name, PlayerID: ch.ID, Server: srv.Name, At: now}
 	if b.cfg.LinkVerification == "none" {
 		return deferred(true, func() *discordgo.MessageEmbed {
-			return b.putLink(i.GuildID, storage.Link{CharacterID: ch.ID, Name: ch.Name, Server: srv.Scope.Server, UserID: user, At: now}, embed.Linked(step))
+			return b.putLink(i.GuildID, storage.Link{CharacterID: ch.ID, Name: ch.Name, Server: srv.Scope.Server, UserID: user, At: now}, false, embed.Linked(step))
 		}), nil
 	}
 	p := storage.Pending{CharacterID: ch.ID, Name: ch.Name, UserID: user, Server: srv.Scope.Server,
-		Expires: now.Add(linkWithin), Token: i.Token, AppID: i.AppID}
+		Requested: now, Expires: now.Add(linkWithin), Token: i.Token, AppID: i.AppID}
 	step.Within, step.Deadline = linkWithin, p.Expires
 	return deferred(true, func() *discordgo.MessageEmbed {
 		if err := b.db.PutPending(i.GuildID, p); err != nil {
@@ -86,9 +92,10 @@ func (b *Bot) link(i *discordgo.Interaction, o options) (Reply, error) {
 	}), nil
 }
 
-// putLink stores a link and returns ok, or an error embed.
-func (b *Bot) putLink(guild string, l storage.Link, ok *discordgo.MessageEmbed) *discordgo.MessageEmbed {
-	err := b.db.PutLink(guild, l)
+// putLink stores a link (replacing another user's when replace is set)
+// and returns ok, or an error embed.
+func (b *Bot) putLink(guild string, l storage.Link, replace bool, ok *discordgo.MessageEmbed) *discordgo.MessageEmbed {
+	err := b.db.PutLink(guild, l, replace)
 	if errors.Is(err, storage.ErrLinked) {
 		return embed.Error(fmt.Sprintf("%s was linked to another member meanwhile.", l.Name))
 	}
@@ -107,11 +114,11 @@ func (b *Bot) putLink(guild string, l storage.Link, ok *discordgo.MessageEmbed) 
 }
 
 // OnCommitted looks at events just stored for the proof of link requests:
-// the character relocating (respawning from the menu) on the server. It is
-// called after each commit and only reads memory; a proof found is stored
-// in the background.
+// the character relocating (respawning from the menu) on the server, in
+// the game's time, after the request and before it expired (a line read
+// late still counts). It is called after each commit and only reads
+// memory; a proof found is stored in the background.
 func (b *Bot) OnCommitted(batches []*storage.Batch) {
-	now := b.Now()
 	for _, batch := range batches {
 		if batch.Backfill {
 			continue
@@ -124,15 +131,12 @@ func (b *Bot) OnCommitted(batches []*storage.Batch) {
 			b.mu.RLock()
 			p, ok := b.pending[batch.Scope.Guild][string(r.VictimID)]
 			b.mu.RUnlock()
-			if !ok || p.Server != batch.Scope.Server || now.After(p.Expires) {
+			at := time.Unix(r.Time, 0)
+			if !ok || p.Server != batch.Scope.Server || at.Before(p.Requested.Add(-clockSkew)) || at.After(p.Expires.Add(clockSkew)) {
 				continue
 			}
 			guild := batch.Scope.Guild
-			b.later.Add(1)
-			go func() {
-				defer b.later.Done()
-				b.confirm(guild, p, now)
-			}()
+			b.goLater(func() { b.confirm(guild, p, b.Now()) })
 		}
 	}
 }
@@ -146,37 +150,34 @@ func (b *Bot) confirm(guild string, p storage.Pending, at time.Time) {
 		return
 	}
 	l := storage.Link{CharacterID: p.CharacterID, Name: p.Name, Server: p.Server, UserID: p.UserID, At: at}
-	done := b.putLink(guild, l, embed.Linked(embed.Link{Player: p.Name, PlayerID: p.CharacterID, Server: b.serverName(guild, p.Server), At: at}))
+	done := b.putLink(guild, l, false, embed.Linked(embed.Link{Player: p.Name, PlayerID: p.CharacterID, Server: b.serverName(guild, p.Server), At: at}))
 	b.log.Info("character linked", "guild", guild, "character", p.CharacterID, "user", p.UserID)
 	b.edit(p.AppID, p.Token, done)
 }
 
-// expireLinks ends the link requests whose time is up, and says so.
+// expireLinks ends the link requests whose time is up (with a grace for
+// lines read late), and says so.
 func (b *Bot) expireLinks() {
 	now := b.Now()
-	var expired []struct {
-		guild string
-		p     storage.Pending
-	}
+	expired := map[string][]storage.Pending{}
 	b.mu.Lock()
 	for guild, m := range b.pending {
 		for id, p := range m {
-			if now.After(p.Expires) {
+			if now.After(p.Expires.Add(linkGrace)) {
 				delete(m, id)
-				expired = append(expired, struct {
-					guild string
-					p     storage.Pending
-				}{guild, p})
+				expired[guild] = append(expired[guild], p)
 			}
 		}
 	}
 	b.mu.Unlock()
-	for _, e := range expired {
-		if err := b.db.DeletePending(e.guild, e.p.CharacterID); err != nil {
-			b.log.Warn("cannot delete an expired link request", "err", err)
-		}
-		if now.Sub(e.p.Expires) < time.Minute { // its token still works
-			b.edit(e.p.AppID, e.p.Token, embed.LinkExpired(embed.Link{Player: e.p.Name, Server: b.serverName(e.guild, e.p.Server), Within: linkWithin, At: now}))
+	for guild, ps := range expired {
+		for _, p := range ps {
+			if err := b.db.DeletePending(guild, p.CharacterID); err != nil {
+				b.log.Warn("cannot delete an expired link request", "err", err)
+			}
+			if now.Sub(p.Requested) < 14*time.Minute { // its token still works
+				b.edit(p.AppID, p.Token, embed.LinkExpired(embed.Link{Player: p.Name, Server: b.serverName(guild, p.Server), Within: linkWithin, At: now}))
+			}
 		}
 	}
 }
@@ -225,7 +226,7 @@ func (b *Bot) deleteLink(guild string, l storage.Link, ok *discordgo.MessageEmbe
 }
 
 func (b *Bot) linked(i *discordgo.Interaction, o options) (Reply, error) {
-	user := o.id("user")
+	user := o.str("user")
 	if user == "" {
 		user = caller(i).ID
 	}
@@ -244,7 +245,7 @@ func (b *Bot) linked(i *discordgo.Interaction, o options) (Reply, error) {
 }
 
 func (b *Bot) adminLink(i *discordgo.Interaction, o options) (Reply, error) {
-	user := o.id("user")
+	user := o.str("user")
 	if user == "" {
 		return Reply{}, userError("Pick the member.")
 	}
@@ -252,33 +253,34 @@ func (b *Bot) adminLink(i *discordgo.Interaction, o options) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	old, had := b.linkOf(i.GuildID, ch.ID)
 	l := storage.Link{CharacterID: ch.ID, Name: ch.Name, Server: srv.Scope.Server, UserID: user, At: b.Now(), ByAdmin: caller(i).ID}
 	return deferred(true, func() *discordgo.MessageEmbed {
-		if had && old.UserID != user {
-			if e := b.deleteLink(i.GuildID, old, nil); e != nil {
-				return e
-			}
-		}
-		return b.putLink(i.GuildID, l, embed.Success(fmt.Sprintf("%s on %s is now linked to %s.", ch.Name, srv.Name, userName(i, user))))
+		b.log.Info("character linked by an admin", "guild", i.GuildID, "character", ch.ID, "user", user, "admin", caller(i).ID)
+		return b.putLink(i.GuildID, l, true, embed.Success(fmt.Sprintf("%s on %s is now linked to %s.", ch.Name, srv.Name, userName(i, user))))
 	}), nil
 }
 
 func (b *Bot) adminUnlink(i *discordgo.Interaction, o options) (Reply, error) {
 	q := o.str("character")
-	var target *storage.Link
+	var found []storage.Link
 	b.mu.RLock()
-	for _, l := range b.links[i.GuildID] {
-		if l.CharacterID == q || strings.EqualFold(l.Name, q) {
-			target = &l
-			break
+	if l, ok := b.links[i.GuildID][q]; ok {
+		found = append(found, l)
+	} else {
+		for _, l := range b.links[i.GuildID] {
+			if strings.EqualFold(l.Name, q) {
+				found = append(found, l)
+			}
 		}
 	}
 	b.mu.RUnlock()
-	if target == nil {
+	switch {
+	case len(found) == 0:
 		return Reply{}, userError(fmt.Sprintf("No character %s is linked here.", clip(q, 64)))
+	case len(found) > 1:
+		return Reply{}, userError(fmt.Sprintf("Several linked characters are named %s: pick one from the list as you type.", clip(q, 64)))
 	}
-	l := *target
+	l := found[0]
 	return deferred(true, func() *discordgo.MessageEmbed {
 		return b.deleteLink(i.GuildID, l, embed.Success(fmt.Sprintf("%s is no longer linked to its member.", l.Name)))
 	}), nil

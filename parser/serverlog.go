@@ -392,9 +392,15 @@ func firstWord(b []byte) string {
 	return string(b)
 }
 
+// clip shortens s, for an error message, to about 40 bytes without
+// splitting a character.
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -37,12 +37,13 @@ type Link struct {
 }
 
 // Pending is a link request waiting for its proof: the character
-// relocating on the server before Expires.
+// relocating on the server between Requested and Expires.
 type Pending struct {
 	CharacterID string    `json:"character_id"`
 	Name        string    `json:"name"`
 	UserID      string    `json:"user_id"`
 	Server      string    `json:"server"`
+	Requested   time.Time `json:"requested"`
 	Expires     time.Time `json:"expires"`
 	// Token and AppID let the bot edit the reply to /link when the proof
 	// comes (an interaction's token lives 15 minutes).
@@ -80,9 +81,10 @@ func guildBucket(tx *bolt.Tx, guild string, name []byte, create bool) (*bolt.Buc
 }
 
 // PutLink links l.UserID to l.CharacterID in guild, or returns ErrLinked
-// when the character is another user's. Linking it to the same user again
-// updates the link. It also ends any request pending for the character.
-func (db *DB) PutLink(guild string, l Link) error {
+// when the character is another user's, unless replace is set (an admin's
+// decision). Linking it to the same user again updates the link. It also
+// ends any request pending for the character.
+func (db *DB) PutLink(guild string, l Link, replace bool) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		b, err := guildBucket(tx, guild, bucketLinks, true)
 		if err != nil {
@@ -90,7 +92,7 @@ func (db *DB) PutLink(guild string, l Link) error {
 		}
 		if v := b.Get([]byte(l.CharacterID)); v != nil {
 			var old Link
-			if err := json.Unmarshal(v, &old); err == nil && old.UserID != l.UserID {
+			if err := json.Unmarshal(v, &old); err == nil && old.UserID != l.UserID && !replace {
 				return ErrLinked
 			}
 		}
@@ -181,22 +183,6 @@ func getAll[T any](db *DB, guild string, name []byte) ([]T, error) {
 				return fmt.Errorf("%s %q of guild %s: %w", name, k, guild, err)
 			}
 			out = append(out, x)
-			return nil
-		})
-	})
-	return out, err
-}
-
-// Guilds returns the id of every guild with data.
-func (db *DB) Guilds() ([]string, error) {
-	var out []string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		g := tx.Bucket(bucketGuild)
-		if g == nil {
-			return nil
-		}
-		return g.ForEachBucket(func(k []byte) error {
-			out = append(out, string(k))
 			return nil
 		})
 	})

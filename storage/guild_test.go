@@ -18,18 +18,32 @@ func TestLinks(t *testing.T) {
 		t.Fatalf("Pendings: %+v, %v; want the one request", ps, err)
 	}
 	l := Link{CharacterID: char, Name: "Alpha", UserID: "u1", At: at}
-	if err := db.PutLink(g1, l); err != nil {
+	if err := db.PutLink(g1, l, false); err != nil {
 		t.Fatal(err)
 	}
 	if ps, _ := db.Pendings(g1); len(ps) != 0 {
 		t.Errorf("Pendings after the link: %+v, want none", ps)
 	}
-	if err := db.PutLink(g1, Link{CharacterID: char, UserID: "u2"}); !errors.Is(err, ErrLinked) {
+	if err := db.PutLink(g1, Link{CharacterID: char, UserID: "u2"}, false); !errors.Is(err, ErrLinked) {
 		t.Errorf("linking another user's character: error %v, want ErrLinked", err)
 	}
 	// Another guild is another world.
-	if err := db.PutLink(g2, Link{CharacterID: char, UserID: "u2"}); err != nil {
+	if err := db.PutLink(g2, Link{CharacterID: char, UserID: "u2"}, false); err != nil {
 		t.Errorf("the same character in another guild: %v", err)
+	}
+	if got, err := db.Links(g1); err != nil || !reflect.DeepEqual(got, []Link{l}) {
+		t.Errorf("Links(g1) = %+v, %v; want %+v", got, err, l)
+	}
+	// An admin may give it to another user.
+	l3 := Link{CharacterID: char, Name: "Alpha", UserID: "u3", At: at, ByAdmin: "admin"}
+	if err := db.PutLink(g1, l3, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Links(g1); err != nil || !reflect.DeepEqual(got, []Link{l3}) {
+		t.Errorf("Links(g1) after an admin's link = %+v, %v; want %+v", got, err, l3)
+	}
+	if err := db.PutLink(g1, l, true); err != nil {
+		t.Fatal(err)
 	}
 	if got, err := db.Links(g1); err != nil || !reflect.DeepEqual(got, []Link{l}) {
 		t.Errorf("Links(g1) = %+v, %v; want %+v", got, err, l)
