@@ -231,30 +231,18 @@ func (db *DB) Counts(s Scope) (Counts, error) {
 
 // Cursor returns the stored cursor of source in s, and whether there is one.
 func (db *DB) Cursor(s Scope, source string) (tail.Cursor, bool, error) {
-	var c tail.Cursor
-	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		sb, err := scopeBucket(tx, s, false)
-		if err != nil || sb == nil {
-			return err
-		}
-		v := sb.Bucket(bucketCursors).Get([]byte(source))
-		if v == nil {
-			return nil
-		}
-		found = true
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("cursor %s of %s: %w", source, s, err)
-		}
-		return nil
-	})
-	return c, found, err
+	return db.cursorIn(s, bucketCursors, source)
 }
 
 // Horizon returns the backfill horizon stored for source in s, and whether
 // there is one: the end of the source's files when it first started. Lines
 // before it were history when the bot arrived, and are stored as backfill.
 func (db *DB) Horizon(s Scope, source string) (tail.Cursor, bool, error) {
+	return db.cursorIn(s, bucketHorizons, source)
+}
+
+// cursorIn reads the cursor stored under source in a bucket of s.
+func (db *DB) cursorIn(s Scope, bucket []byte, source string) (tail.Cursor, bool, error) {
 	var c tail.Cursor
 	var found bool
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -262,17 +250,17 @@ func (db *DB) Horizon(s Scope, source string) (tail.Cursor, bool, error) {
 		if err != nil || sb == nil {
 			return err
 		}
-		hb := sb.Bucket(bucketHorizons)
-		if hb == nil {
+		b := sb.Bucket(bucket)
+		if b == nil {
 			return nil
 		}
-		v := hb.Get([]byte(source))
+		v := b.Get([]byte(source))
 		if v == nil {
 			return nil
 		}
 		found = true
 		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("horizon %s of %s: %w", source, s, err)
+			return fmt.Errorf("%s %s of %s: %w", bucket, source, s, err)
 		}
 		return nil
 	})
