@@ -354,7 +354,7 @@ func (m *Main) Run(ctx context.Context) error {
 // newBot returns the Discord bot for the configured servers.
 func (m *Main) newBot() (*bot.Bot, error) {
 	d := m.Config.Discord
-	cfg := bot.Config{Token: d.Token, APIURL: d.APIURL, LinkVerification: d.LinkVerification, Version: version()}
+	cfg := bot.Config{Token: d.Token, APIURL: d.APIURL, LinkVerification: d.LinkVerification, OutboxKeep: d.OutboxKeep, Version: version()}
 	for _, g := range d.CommandGuilds {
 		cfg.CommandGuilds = append(cfg.CommandGuilds, string(g))
 	}

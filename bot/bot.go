@@ -31,7 +31,10 @@ type Config struct {
 	CommandGuilds []string
 	// LinkVerification is "relocation" or "none".
 	LinkVerification string
-	Version          string
+	// OutboxKeep is how long a post may wait for Discord before it is
+	// dropped (default 24h).
+	OutboxKeep time.Duration
+	Version    string
 }
 
 // Server is one game server as the commands see it.
@@ -61,6 +64,7 @@ type Bot struct {
 	// link proofs); closing, under mu, stops more from starting.
 	later   sync.WaitGroup
 	closing bool
+	poster  *poster
 	opened  atomic.Bool // Run has connected the session at least once
 
 	mu       sync.RWMutex
@@ -99,6 +103,11 @@ func New(cfg Config, db *storage.DB, servers []*Server, log *slog.Logger) (*Bot,
 		pending:  map[string]map[string]storage.Pending{},
 		settings: map[string]map[string]string{},
 	}
+	if cfg.OutboxKeep <= 0 {
+		cfg.OutboxKeep = 24 * time.Hour
+		b.cfg.OutboxKeep = cfg.OutboxKeep
+	}
+	b.poster = newPoster(b, cfg.OutboxKeep)
 	for _, s := range servers {
 		b.servers[s.Scope.Guild] = append(b.servers[s.Scope.Guild], s)
 	}
@@ -136,6 +145,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	s.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) { b.onReady(ctx, s, r) })
 	s.AddHandler(b.onInteraction)
 	defer b.close()
+	// The outbox is drained from the start, Discord reachable or not: a
+	// channel that cannot post retries on its own.
+	b.goLater(func() { b.poster.run(ctx) })
 
 	for failures := 0; ; failures++ {
 		err := s.Open()

@@ -378,6 +378,11 @@ func (b *Bot) status(i *discordgo.Interaction) (Reply, error) {
 		}
 		h.Sources = append(h.Sources, src)
 	}
+	for ch, why := range b.poster.paused() {
+		if b.guildHasChannel(i.GuildID, ch) {
+			h.Sources = append(h.Sources, embed.Source{Server: "Posting to #" + channelName(i, ch), Err: "paused: " + why + "; run /setchannel again once it is fixed"})
+		}
+	}
 	return public(embed.Status(h)), nil
 }
 
@@ -436,6 +441,9 @@ func (b *Bot) setSetting(guild, key, value string) error {
 		b.settings[guild] = map[string]string{}
 	}
 	b.settings[guild][key] = value
+	if strings.HasPrefix(key, "channel/") {
+		b.poster.rerouted()
+	}
 	return nil
 }
 
@@ -550,4 +558,16 @@ func channelName(i *discordgo.Interaction, id string) string {
 		}
 	}
 	return id
+}
+
+// guildHasChannel reports whether a channel setting of guild names ch.
+func (b *Bot) guildHasChannel(guild, ch string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for k, v := range b.settings[guild] {
+		if v == ch && strings.HasPrefix(k, "channel/") {
+			return true
+		}
+	}
+	return false
 }

@@ -119,6 +119,7 @@ func (b *Bot) putLink(guild string, l storage.Link, replace bool, ok *discordgo.
 // late still counts). It is called after each commit and only reads
 // memory; a proof found is stored in the background.
 func (b *Bot) OnCommitted(batches []*storage.Batch) {
+	b.poster.notify()
 	for _, batch := range batches {
 		if batch.Backfill {
 			continue

@@ -55,6 +55,10 @@ type Discord struct {
 	// "relocation" (respawn from the menu within 10 minutes; the default)
 	// or "none".
 	LinkVerification string `toml:"link_verification"`
+	// OutboxKeep is how long a killfeed post may wait for Discord (an
+	// outage, a channel without access) before it is dropped, with a line
+	// in the log. Default 24h.
+	OutboxKeep time.Duration `toml:"outbox_keep"`
 }
 
 // Server is one Deadside game server, a [[servers]] entry.
@@ -147,7 +151,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		Storage: Storage{Path: defaultStoragePath},
-		Discord: Discord{APIURL: defaultAPIURL, LinkVerification: "relocation"},
+		Discord: Discord{APIURL: defaultAPIURL, LinkVerification: "relocation", OutboxKeep: 24 * time.Hour},
 	}
 }
 
@@ -426,6 +430,7 @@ func checkTypes(m map[string]any) []error {
 	}
 	if t := table("discord"); t != nil {
 		errs = append(errs, checkStrings("discord.", t, "token", "api_url", "link_verification")...)
+		errs = append(errs, checkDurations("discord.", t, "outbox_keep")...)
 		if v, ok := t["command_guilds"]; ok {
 			list, ok := v.([]any)
 			for _, g := range list {

@@ -71,11 +71,13 @@ var (
 )
 
 // Commit writes batches in one durable transaction: for each, the new
-// events, the counts and the cursor. It fills in Added and Duplicates.
+// events, the counts and the cursor, and unless the batch is backfill the
+// posts its new events cause (see Posts). It fills in Added and Duplicates.
 func (db *DB) Commit(batches ...*Batch) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		ob := &outbox{tx: tx, queued: db.now().UnixMilli()}
 		for _, b := range batches {
-			if err := commit(tx, b); err != nil {
+			if err := commit(tx, b, ob); err != nil {
 				return err
 			}
 		}
@@ -90,21 +92,28 @@ func (db *DB) Commit(batches ...*Batch) error {
 	return nil
 }
 
-func commit(tx *bolt.Tx, b *Batch) error {
+// commit writes one batch; ob receives its posts unless it is backfill.
+func commit(tx *bolt.Tx, b *Batch, ob *outbox) error {
 	sb, err := scopeBucket(tx, b.Scope, true)
 	if err != nil {
 		return err
 	}
+	if b.Backfill {
+		ob = nil
+	}
 	b.Added, b.AddedServer, b.Duplicates = b.Added[:0], b.AddedServer[:0], 0
+	if cap(b.Added) < len(b.Events) {
+		b.Added = make([]Record, 0, len(b.Events))
+	}
 	keys, added := killfeedCounts, 0
 	if b.ServerLog {
 		keys = logCounts
-		if err := commitServerEvents(sb, b); err != nil {
+		if err := commitServerEvents(sb, b, ob); err != nil {
 			return err
 		}
 		added = len(b.AddedServer)
 	} else {
-		if err := commitEvents(sb, b); err != nil {
+		if err := commitEvents(sb, b, ob); err != nil {
 			return err
 		}
 		added = len(b.Added)
@@ -143,7 +152,7 @@ func commit(tx *bolt.Tx, b *Batch) error {
 	return commitHorizon(sb.Bucket(bucketHorizons), b)
 }
 
-func commitEvents(sb *bolt.Bucket, b *Batch) error {
+func commitEvents(sb *bolt.Bucket, b *Batch, ob *outbox) error {
 	events := sb.Bucket(bucketEvents)
 	events.FillPercent = 0.9 // keys arrive mostly in time order
 	for i := range b.Events {
@@ -160,6 +169,11 @@ func commitEvents(sb *bolt.Bucket, b *Batch) error {
 		v := encodeEvent(e, seq, b.Backfill)
 		if err := events.Put(k, v); err != nil {
 			return fmt.Errorf("put event: %w", err)
+		}
+		if ob != nil {
+			if err := ob.add(postKillfeed, b.Scope, k); err != nil {
+				return err
+			}
 		}
 		var r Record
 		if err := decodeEvent(k, v, &r); err != nil {

@@ -25,6 +25,17 @@ func (s Scope) String() string { return s.Guild + "/" + s.Server }
 type DB struct {
 	bolt *bolt.DB
 	path string
+
+	// Now is the clock that dates outbox posts (Post.Queued); Open sets
+	// it to time.Now.
+	Now func() time.Time
+}
+
+func (db *DB) now() time.Time {
+	if db.Now == nil {
+		return time.Now()
+	}
+	return db.Now()
 }
 
 // Options tune Open.
@@ -54,7 +65,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
-	return &DB{bolt: b, path: path}, nil
+	return &DB{bolt: b, path: path, Now: time.Now}, nil
 }
 
 // Path returns the database file's path.

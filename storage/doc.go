@@ -1,9 +1,13 @@
-// Package storage owns the bbolt database: killfeed events, source cursors
-// and per-server counters, all under guild/<guild id>/server/<server id>.
+// Package storage owns the bbolt database: killfeed and server log events,
+// source cursors and per-server counters, all under
+// guild/<guild id>/server/<server id>; the guild's links and settings beside
+// them; and the outbox of posts waiting for Discord.
 //
-// Exactly once: Commit writes a batch's events, its source's cursor and its
-// counters in one transaction, so after a crash at any instant the cursor
-// and the events agree. As a second defence an event's key is
+// Exactly once: Commit writes a batch's events, its source's cursor, its
+// counters and the posts its new events cause (none for history) in one
+// transaction, so after a crash at any instant the cursor, the events and
+// the outbox agree. A post leaves the outbox only when the poster deletes
+// it, once Discord has accepted it. As a second defence an event's key is
 // (time, victim id, hash of its fields), so reading a line again stores
 // nothing new and is counted as a duplicate.
 //

@@ -74,7 +74,7 @@ func decodeServerEvent(k, v []byte, r *ServerRecord) error {
 	return nil
 }
 
-func commitServerEvents(sb *bolt.Bucket, b *Batch) error {
+func commitServerEvents(sb *bolt.Bucket, b *Batch, ob *outbox) error {
 	events := sb.Bucket(bucketServerEvents)
 	events.FillPercent = 0.9
 	for i := range b.ServerEvents {
@@ -90,6 +90,11 @@ func commitServerEvents(sb *bolt.Bucket, b *Batch) error {
 		}
 		if err := events.Put(k, encodeServerEvent(e, seq, b.Backfill)); err != nil {
 			return fmt.Errorf("put server event: %w", err)
+		}
+		if ob != nil && postable(e.Kind) {
+			if err := ob.add(postServer, b.Scope, k); err != nil {
+				return err
+			}
 		}
 		r := ServerRecord{ServerEvent: *e, Seq: seq, Backfill: b.Backfill}
 		r.Time = time.UnixMilli(e.Time.UnixMilli()).UTC()

@@ -1,0 +1,363 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"killfeed/embed"
+	"killfeed/parser"
+	"killfeed/storage"
+)
+
+// poster drains the outbox into the channels set with /setchannel: one
+// goroutine per channel, in outbox order, up to 10 embeds a message when
+// posts pile up. A post leaves the outbox only once Discord accepted it;
+// each message carries a nonce made from its first post's key, with
+// enforce_nonce, so a message sent again after a crash is not posted twice.
+// A rate limit, an error or an outage holds up only its own channel, and
+// never ingestion: the outbox absorbs it.
+type poster struct {
+	b    *Bot
+	keep time.Duration // posts older than this are dropped
+	wake chan struct{}
+
+	mu     sync.Mutex
+	last   uint64           // the highest key handed to a channel or dropped
+	dests  map[string]*dest // by channel id
+	left   map[string]bool  // players whose latest connection post was a leave
+	reset  bool             // settings changed: route everything again
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// dest is one channel's queue.
+type dest struct {
+	channel string
+	queue   []storage.Post
+	running bool
+	paused  string // why Discord refused the channel (deleted, no access)
+}
+
+// Backoff of a channel after a server or network error.
+const (
+	postMinBackoff = time.Second
+	postMaxBackoff = time.Minute
+)
+
+func newPoster(b *Bot, keep time.Duration) *poster {
+	return &poster{b: b, keep: keep, wake: make(chan struct{}, 1), dests: map[string]*dest{}, left: map[string]bool{}}
+}
+
+// notify wakes the poster: new posts are in the outbox, or the channels
+// changed.
+func (p *poster) notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// rerouted is called when a channel setting changed: queued posts are
+// routed again and paused channels get another chance.
+func (p *poster) rerouted() {
+	p.mu.Lock()
+	p.reset = true
+	p.mu.Unlock()
+	p.notify()
+}
+
+// run dispatches posts until ctx is done.
+func (p *poster) run(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	wctx, cancel := context.WithCancel(ctx)
+	p.cancel = cancel
+	defer func() {
+		p.cancel()
+		p.wg.Wait()
+	}()
+	lastSweep := time.Time{}
+	for {
+		p.mu.Lock()
+		reset := p.reset
+		p.reset = false
+		p.mu.Unlock()
+		if reset {
+			// Stop the channels, forget the queues, and read the outbox
+			// again from its start: nothing was deleted that was not sent.
+			p.cancel()
+			p.wg.Wait()
+			wctx, cancel = context.WithCancel(ctx)
+			p.cancel = cancel
+			p.mu.Lock()
+			p.dests, p.last = map[string]*dest{}, 0
+			p.mu.Unlock()
+		}
+		if now := p.b.Now(); now.Sub(lastSweep) > time.Minute {
+			lastSweep = now
+			p.sweep(now)
+		}
+		if err := p.dispatch(wctx); err != nil && ctx.Err() == nil {
+			p.b.log.Error("cannot read the outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// sweep drops the posts older than keep, with a line in the log: they are
+// no news any more.
+func (p *poster) sweep(now time.Time) {
+	n, err := p.b.db.DropPosts(now.Add(-p.keep))
+	if err != nil {
+		p.b.log.Error("cannot drop old posts", "err", err)
+		return
+	}
+	if n > 0 {
+		p.b.log.Warn("dropped killfeed posts that could not be posted in time (is Discord reachable, and the channel still there?)", "posts", n, "older than", p.keep)
+		p.rerouted()
+	}
+}
+
+// dispatch hands the posts past p.last to their channels' queues and
+// deletes those with nowhere to go.
+func (p *poster) dispatch(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		after := p.last
+		p.mu.Unlock()
+		posts, err := p.b.db.Posts(after, 500)
+		if err != nil || len(posts) == 0 {
+			return err
+		}
+		var drop []uint64
+		p.mu.Lock()
+		for _, post := range posts {
+			p.last = post.Key
+			ch := p.route(&post)
+			if ch == "" {
+				drop = append(drop, post.Key)
+				continue
+			}
+			d := p.dests[ch]
+			if d == nil {
+				d = &dest{channel: ch}
+				p.dests[ch] = d
+			}
+			d.queue = append(d.queue, post)
+			if !d.running && d.paused == "" {
+				d.running = true
+				p.wg.Add(1)
+				go p.work(ctx, d)
+			}
+		}
+		p.mu.Unlock()
+		if err := p.b.db.DeletePosts(drop...); err != nil {
+			return err
+		}
+	}
+}
+
+// route returns the channel a post goes to, or "" when it is not posted:
+// no channel set for its kind, or a state not worth a post. p.mu is held.
+func (p *poster) route(post *storage.Post) string {
+	kind := "killfeed"
+	if e := post.Server; e != nil {
+		switch e.Kind {
+		case parser.Mission:
+			if e.State != "READY" {
+				return ""
+			}
+			kind = "events"
+		case parser.Airdrop:
+			if e.State != "Flying" {
+				return ""
+			}
+			kind = "events"
+		case parser.Helicrash, parser.Trader, parser.Convoy:
+			if e.State != "INITIAL" {
+				return ""
+			}
+			kind = "events"
+		case parser.ServerStart:
+			kind = "events"
+		case parser.Join, parser.Leave:
+			// One departure writes several leave lines: post one.
+			key := post.Scope.String() + "/" + e.PlayerID + "/" + e.Player
+			if e.Kind == parser.Leave && p.left[key] {
+				return ""
+			}
+			p.left[key] = e.Kind == parser.Leave
+			kind = "connections"
+		default:
+			return ""
+		}
+	}
+	return p.b.channel(post.Scope, kind)
+}
+
+// channel returns the channel set for kind on server s, or for every
+// server of its guild.
+func (b *Bot) channel(s storage.Scope, kind string) string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if ch := b.settings[s.Guild]["channel/"+s.Server+"/"+kind]; ch != "" {
+		return ch
+	}
+	return b.settings[s.Guild]["channel/*/"+kind]
+}
+
+// work posts a channel's queue until it is empty, the channel is paused or
+// ctx is done.
+func (p *poster) work(ctx context.Context, d *dest) {
+	defer p.wg.Done()
+	backoff := postMinBackoff
+	for {
+		p.mu.Lock()
+		if len(d.queue) == 0 || ctx.Err() != nil {
+			d.running = false
+			p.mu.Unlock()
+			return
+		}
+		batch := d.queue[:min(len(d.queue), embed.MaxPerMessage)]
+		batch = batch[:len(batch):len(batch)]
+		p.mu.Unlock()
+
+		embeds := make([]*discordgo.MessageEmbed, len(batch))
+		for i := range batch {
+			embeds[i] = p.b.render(&batch[i])
+		}
+		group := embed.Group(embeds)[0]
+		n, err := p.b.post(ctx, d.channel, "kf"+strconv.FormatUint(batch[0].Key, 10), group)
+		var rl *discordgo.RateLimitError
+		var re *discordgo.RESTError
+		switch {
+		case err == nil:
+			keys := make([]uint64, n)
+			for i := range keys {
+				keys[i] = batch[i].Key
+			}
+			if err := p.b.db.DeletePosts(keys...); err != nil {
+				p.b.log.Error("cannot delete posted posts", "err", err)
+			}
+			p.mu.Lock()
+			d.queue = d.queue[n:]
+			p.mu.Unlock()
+			backoff = postMinBackoff
+			continue
+		case ctx.Err() != nil:
+			p.mu.Lock()
+			d.running = false
+			p.mu.Unlock()
+			return
+		case errors.As(err, &rl):
+			p.b.log.Info("rate limited: this channel waits", "channel", d.channel, "retry after", rl.RetryAfter)
+			sleep(ctx, rl.RetryAfter)
+			continue
+		case errors.As(err, &re) && re.Response != nil && (re.Response.StatusCode == http.StatusForbidden || re.Response.StatusCode == http.StatusNotFound):
+			why := "the channel is gone"
+			if re.Response.StatusCode == http.StatusForbidden {
+				why = "the bot may not post there"
+			}
+			p.b.log.Warn("posting paused for a channel: run /setchannel again once it is fixed", "channel", d.channel, "reason", why, "err", redact(err))
+			p.mu.Lock()
+			d.paused, d.running = why, false
+			p.mu.Unlock()
+			return
+		default:
+			p.b.log.Warn("cannot post: retrying", "channel", d.channel, "in", backoff, "err", redact(err))
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, postMaxBackoff)
+		}
+	}
+}
+
+// messageSend is discordgo's MessageSend with the nonce fields it lacks.
+type messageSend struct {
+	*discordgo.MessageSend
+	Nonce        string `json:"nonce,omitempty"`
+	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
+}
+
+// post sends embeds to channel as one message and returns how many of them
+// Discord holds: all of them, or, when the nonce was used already (a retry
+// after a crash), those of the message sent then.
+func (b *Bot) post(ctx context.Context, channel, nonce string, embeds []*discordgo.MessageEmbed) (int, error) {
+	ep := discordgo.EndpointChannelMessages(channel)
+	body, err := b.session.RequestWithBucketID(http.MethodPost, ep,
+		messageSend{&discordgo.MessageSend{Embeds: embeds, AllowedMentions: noMentions()}, nonce, true}, ep,
+		discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx))
+	if err != nil {
+		return 0, err
+	}
+	var m discordgo.Message
+	if err := discordgo.Unmarshal(body, &m); err != nil {
+		return 0, err
+	}
+	if n := len(m.Embeds); n > 0 && n < len(embeds) {
+		return n, nil
+	}
+	return len(embeds), nil
+}
+
+// render turns a post into its embed.
+func (b *Bot) render(post *storage.Post) *discordgo.MessageEmbed {
+	srv := b.serverByScope(post.Scope)
+	name := post.Scope.Server
+	if srv != nil {
+		name = srv.Name
+	}
+	if r := post.Record; r != nil {
+		k := embed.Kill{Record: r, Server: name}
+		if srv != nil {
+			if c, ok := srv.Index.KillContext(r); ok {
+				k.KillerStreak, k.KillerKDR, k.Notable = c.Streak, c.KDR, c.Notable
+			}
+		}
+		return embed.Killfeed(k)
+	}
+	e := embed.ServerEvent{Event: post.Server.ServerEvent, Server: name}
+	if srv != nil && srv.Sessions != nil {
+		if pl, ok := srv.Sessions.Player(e.Event.PlayerID); ok {
+			e.Player, e.Platform = pl.Name, pl.Platform
+		}
+		// Who is online now is true of the event only when it is fresh.
+		if b.Now().Sub(e.Event.Time) < time.Minute {
+			e.Online, _ = srv.Sessions.Count()
+			e.Limit = srv.Sessions.PlayerLimit()
+		}
+	}
+	return embed.ServerLog(e)
+}
+
+func (b *Bot) serverByScope(s storage.Scope) *Server {
+	for _, srv := range b.servers[s.Guild] {
+		if srv.Scope == s {
+			return srv
+		}
+	}
+	return nil
+}
+
+// paused returns the channels whose posting is paused, and why.
+func (p *poster) paused() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for ch, d := range p.dests {
+		if d.paused != "" {
+			out[ch] = d.paused
+		}
+	}
+	return out
+}
