@@ -361,7 +361,7 @@ func (m *Main) newBot() (*bot.Bot, error) {
 	var servers []*bot.Server
 	for i := range m.Config.Servers {
 		s := &m.Config.Servers[i]
-		srv := &bot.Server{Scope: scope(s), Name: s.Name, Index: m.Indexes[scope(s)],
+		srv := &bot.Server{Scope: scope(s), Name: s.Name, Index: m.Indexes[scope(s)], Posts: s.Posts,
 			Status: func() embed.Source { return m.sourceState(s) }}
 		if s.ServerLog != "" {
 			srv.Sessions = m.Sessions[scope(s)]

@@ -23,6 +23,7 @@ import (
 const (
 	channelKills  = "700000000000000011"
 	channelEvents = "700000000000000012"
+	channelBoard  = "700000000000000013"
 )
 
 // killfeedLines returns n kills with names that tell their order.
@@ -84,10 +85,10 @@ func checkOrder(t *testing.T, got []int, from, n int) {
 // through rate limits and server errors; a deleted channel pauses its
 // posts only, and /setchannel resumes them.
 func TestKillfeedPosting(t *testing.T) {
-	fake := discordtest.New(t, discordtest.WithGuild(guildA, "Guild A", channelA, channelKills, channelEvents))
+	fake := discordtest.New(t, discordtest.WithGuild(guildA, "Guild A", channelA, channelKills, channelEvents, channelBoard))
 	dir, logPath := t.TempDir(), filepath.Join(t.TempDir(), "Deadside.log")
 	cfg := writeConfigWith(t, fmt.Sprintf("[discord]\ntoken = \"test-token\"\napi_url = %q\n", fake.URL),
-		testServer{guild: guildA, id: "main", dir: dir, log: logPath, extra: `poll_interval = "50ms"`})
+		testServer{guild: guildA, id: "main", dir: dir, log: logPath, extra: "poll_interval = \"50ms\"\n[servers.posts]\nleaderboard_every = \"1s\"\n"})
 	csv := filepath.Join(dir, "2025.05.01-00.00.00.csv")
 	appendFile(t, csv, killfeedLines(0, 20)) // history
 	appendFile(t, logPath, "Log file open, 05/01/25 00:00:00\n")
@@ -153,6 +154,40 @@ func TestKillfeedPosting(t *testing.T) {
 	if gone.Hits() != hits {
 		t.Errorf("a paused channel was still sent to")
 	}
+	// The leaderboard message is posted, edited in place, and posted again
+	// when it was deleted.
+	set("leaderboard", channelBoard)
+	board := func() *discordgo.Message {
+		t.Helper()
+		var m *discordgo.Message
+		if err := fake.Wait(ctx, func() bool {
+			ms := fake.Messages(channelBoard)
+			if len(ms) == 1 && len(ms[0].Embeds) == 1 && strings.Contains(embedText(ms[0].Embeds[0]), "K01054") {
+				m = ms[0]
+			}
+			return m != nil
+		}); err != nil {
+			t.Fatalf("no leaderboard message: %d messages", len(fake.Messages(channelBoard)))
+		}
+		return m
+	}
+	first := board()
+	edits := len(fake.RequestsTo("PATCH", "/channels/"+channelBoard+"/messages/*"))
+	if err := fake.Wait(ctx, func() bool { return len(fake.RequestsTo("PATCH", "/channels/"+channelBoard+"/messages/*")) > edits }); err != nil {
+		t.Fatal("the leaderboard is not kept up to date")
+	}
+	if m := board(); m.ID != first.ID {
+		t.Errorf("the leaderboard was posted again instead of edited")
+	}
+	req, _ := http.NewRequest(http.MethodDelete, fake.URL+"/api/v9/channels/"+channelBoard+"/messages/"+first.ID, nil)
+	req.Header.Set("Authorization", "Bot test-token")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete the leaderboard: %v %v", resp, err)
+	}
+	if m := board(); m.ID == first.ID {
+		t.Errorf("the deleted leaderboard was not posted again")
+	}
+
 	// Fixed, and set again: the mission is posted.
 	gone.Remove()
 	set("events", channelEvents)

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"killfeed/config"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -133,6 +136,13 @@ func TestCommittedConfig(t *testing.T) {
 	}
 	if len(cfg.Servers) != 1 || !cfg.Servers[0].Demo || cfg.Servers[0].ServerLog == "" {
 		t.Errorf("config.toml: servers %+v, want one demo server with a server log", cfg.Servers)
+	}
+	// It shows every key with its default.
+	if got, want := cfg.Servers[0].Posts, config.DefaultPosts(); !reflect.DeepEqual(got, want) {
+		t.Errorf("config.toml [servers.posts]:\n got %+v\nwant the defaults %+v", got, want)
+	}
+	if d := config.DefaultConfig().Discord; cfg.Discord.OutboxKeep != d.OutboxKeep || cfg.Discord.LinkVerification != d.LinkVerification || cfg.Discord.APIURL != d.APIURL {
+		t.Errorf("config.toml [discord]: %#v, want the defaults", cfg.Discord)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"killfeed/config"
 	"killfeed/embed"
 	"killfeed/stats"
 	"killfeed/storage"
@@ -45,6 +46,8 @@ type Server struct {
 	Sessions *stats.Sessions
 	// Status reports the state of the server's log sources (nil: unknown).
 	Status func() embed.Source
+	// Posts says what of the server is posted, and when.
+	Posts config.Posts
 }
 
 // Bot answers slash commands from the in-memory indexes and keeps the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"killfeed/embed"
 	"killfeed/parser"
+	"killfeed/stats"
 	"killfeed/storage"
 )
 
@@ -83,12 +85,14 @@ func (p *poster) run(ctx context.Context) {
 		p.wg.Wait()
 	}()
 	lastSweep := time.Time{}
+	boards := map[storage.Scope]time.Time{} // when each leaderboard message was last brought up to date
 	for {
 		p.mu.Lock()
 		reset := p.reset
 		p.reset = false
 		p.mu.Unlock()
 		if reset {
+			clear(boards) // a new leaderboard channel gets its message now
 			// Stop the channels, forget the queues, and read the outbox
 			// again from its start: nothing was deleted that was not sent.
 			p.cancel()
@@ -106,6 +110,7 @@ func (p *poster) run(ctx context.Context) {
 		if err := p.dispatch(wctx); err != nil && ctx.Err() == nil {
 			p.b.log.Error("cannot read the outbox", "err", err)
 		}
+		p.b.leaderboards(ctx, boards)
 		select {
 		case <-ctx.Done():
 			return
@@ -171,26 +176,57 @@ func (p *poster) dispatch(ctx context.Context) error {
 // route returns the channel a post goes to, or "" when it is not posted:
 // no channel set for its kind, or a state not worth a post. p.mu is held.
 func (p *poster) route(post *storage.Post) string {
+	srv := p.b.serverByScope(post.Scope)
+	if srv == nil {
+		return ""
+	}
+	cfg := &srv.Posts
 	kind := "killfeed"
+	if r := post.Record; r != nil {
+		var on bool
+		switch {
+		case r.Kind == parser.Kill:
+			on = cfg.Kills
+		case r.Relocation():
+			on = cfg.Relocations
+		case r.Kind == parser.SelfDeath && string(r.Weapon) == parser.WeaponFalling:
+			on = cfg.Falls
+		case r.Kind == parser.SelfDeath:
+			on = cfg.Suicides
+		default:
+			on = cfg.Environment
+		}
+		if !on {
+			return ""
+		}
+	}
 	if e := post.Server; e != nil {
+		kind = "events"
 		switch e.Kind {
 		case parser.Mission:
-			if e.State != "READY" {
+			if !slices.Contains(cfg.Missions, e.State) {
 				return ""
 			}
-			kind = "events"
 		case parser.Airdrop:
-			if e.State != "Flying" {
+			if !slices.Contains(cfg.Airdrop, e.State) {
 				return ""
 			}
-			kind = "events"
-		case parser.Helicrash, parser.Trader, parser.Convoy:
-			if e.State != "INITIAL" {
+		case parser.Helicrash:
+			if !slices.Contains(cfg.Helicrash, e.State) {
 				return ""
 			}
-			kind = "events"
+		case parser.Trader:
+			if !slices.Contains(cfg.Trader, e.State) {
+				return ""
+			}
+		case parser.Convoy:
+			if !slices.Contains(cfg.Convoy, e.State) {
+				return ""
+			}
 		case parser.ServerStart:
-			kind = "events"
+			if !cfg.ServerStart {
+				return ""
+			}
 		case parser.Join, parser.Leave:
 			// One departure writes several leave lines: post one.
 			key := post.Scope.String() + "/" + e.PlayerID + "/" + e.Player
@@ -232,6 +268,22 @@ func (p *poster) work(ctx context.Context, d *dest) {
 		batch := d.queue[:min(len(d.queue), embed.MaxPerMessage)]
 		batch = batch[:len(batch):len(batch)]
 		p.mu.Unlock()
+		// Killfeed posts of a server with a delay wait for their time.
+		now := p.b.Now()
+		due := len(batch)
+		for i := range batch {
+			if at := p.b.dueAt(&batch[i]); at.After(now) {
+				due = i
+				if i == 0 {
+					sleep(ctx, at.Sub(now))
+				}
+				break
+			}
+		}
+		if due == 0 {
+			continue
+		}
+		batch = batch[:due]
 
 		embeds := make([]*discordgo.MessageEmbed, len(batch))
 		for i := range batch {
@@ -340,6 +392,15 @@ func (b *Bot) render(post *storage.Post) *discordgo.MessageEmbed {
 	return embed.ServerLog(e)
 }
 
+// dueAt returns when a post may be posted: killfeed posts of a server
+// with a delay wait for it after they were stored.
+func (b *Bot) dueAt(post *storage.Post) time.Time {
+	if srv := b.serverByScope(post.Scope); srv != nil && post.Record != nil && srv.Posts.Delay > 0 {
+		return post.Queued.Add(srv.Posts.Delay)
+	}
+	return post.Queued
+}
+
 func (b *Bot) serverByScope(s storage.Scope) *Server {
 	for _, srv := range b.servers[s.Guild] {
 		if srv.Scope == s {
@@ -360,4 +421,59 @@ func (p *poster) paused() map[string]string {
 		}
 	}
 	return out
+}
+
+// leaderboards brings the leaderboard message of every server with a
+// leaderboard channel up to date, each at its interval: it is edited in
+// place, and posted again if it was deleted. done holds when each was last
+// brought up to date.
+func (b *Bot) leaderboards(ctx context.Context, done map[storage.Scope]time.Time) {
+	now := b.Now()
+	for _, list := range b.servers {
+		for _, srv := range list {
+			ch := b.channel(srv.Scope, "leaderboard")
+			every := srv.Posts.LeaderboardEvery
+			if ch == "" || every <= 0 || now.Sub(done[srv.Scope]) < every {
+				continue
+			}
+			if err := b.postLeaderboard(ctx, srv, ch, now); err != nil {
+				b.log.Warn("cannot post the leaderboard: trying again in a minute", "server", srv.Scope, "err", redact(err))
+				done[srv.Scope] = now.Add(time.Minute - every)
+				continue
+			}
+			done[srv.Scope] = now
+		}
+	}
+}
+
+// postLeaderboard edits, or posts, the leaderboard message of srv in channel.
+func (b *Bot) postLeaderboard(ctx context.Context, srv *Server, channel string, now time.Time) error {
+	period := stats.Season
+	if srv.Index.Season().IsZero() {
+		period = stats.AllTime
+	}
+	e := embed.Leaderboard(embed.Board{Metric: stats.Kills, Period: period, Entries: srv.Index.Leaderboard(stats.Kills, period, now, 10), Server: srv.Name, At: now})
+	embeds := []*discordgo.MessageEmbed{e}
+	key := "leaderboard_message/" + srv.Scope.Server + "/" + channel
+	opts := []discordgo.RequestOption{discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx)}
+	if id := b.setting(srv.Scope.Guild, key); id != "" {
+		_, err := b.session.ChannelMessageEditComplex(&discordgo.MessageEdit{Channel: channel, ID: id, Embeds: &embeds, AllowedMentions: noMentions()}, opts...)
+		var re *discordgo.RESTError
+		if !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode != http.StatusNotFound {
+			return err // edited, or an error to retry
+		}
+		// Deleted: post it again.
+	}
+	m, err := b.session.ChannelMessageSendComplex(channel, &discordgo.MessageSend{Embeds: embeds, AllowedMentions: noMentions()}, opts...)
+	if err != nil {
+		return err
+	}
+	return b.setSetting(srv.Scope.Guild, key, m.ID)
+}
+
+// setting returns a guild setting.
+func (b *Bot) setting(guild, key string) string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.settings[guild][key]
 }

@@ -88,9 +88,50 @@ type Server struct {
 	// Demo makes the bot write made-up lines into KillfeedDir and ServerLog
 	// as it runs, so that a fresh clone shows a living feed.
 	Demo bool `toml:"demo"`
+	// Posts says what of the server is posted to Discord, a [servers.posts]
+	// table; DefaultPosts when left out.
+	Posts Posts `toml:"posts"`
 	// Location is Timezone loaded by ParseConfig or Load; it is nil in a
 	// Server built by hand.
 	Location *time.Location `toml:"-"`
+}
+
+// Posts says which events of a server are posted to its channels
+// (/setchannel), and when.
+type Posts struct {
+	// Delay holds killfeed posts back this long, so that the feed cannot
+	// be used to find players while they are still there. Default 0.
+	Delay time.Duration `toml:"delay"`
+	// Killfeed kinds: kills (roadkills included), suicides (own weapon),
+	// falls, relocations (respawns from the menu) and environment deaths.
+	Kills       bool `toml:"kills"`
+	Suicides    bool `toml:"suicides"`
+	Falls       bool `toml:"falls"`
+	Relocations bool `toml:"relocations"`
+	Environment bool `toml:"environment"`
+	// The states in which server events are posted ([] for none).
+	Missions  []string `toml:"missions"`
+	Airdrop   []string `toml:"airdrop"`
+	Helicrash []string `toml:"helicrash"`
+	Trader    []string `toml:"trader"`
+	Convoy    []string `toml:"convoy"`
+	// ServerStart posts each start of the game server.
+	ServerStart bool `toml:"server_start"`
+	// LeaderboardEvery is how often the leaderboard message in the
+	// leaderboard channel is brought up to date. Default 30m.
+	LeaderboardEvery time.Duration `toml:"leaderboard_every"`
+}
+
+// DefaultPosts posts every death but relocations, missions when they are
+// ready, the airdrop when it flies, helicrashes, traders and convoys when
+// they appear, and server starts; the leaderboard every 30 minutes.
+func DefaultPosts() Posts {
+	return Posts{
+		Kills: true, Suicides: true, Falls: true, Environment: true,
+		Missions: []string{"READY"}, Airdrop: []string{"Flying"},
+		Helicrash: []string{"INITIAL"}, Trader: []string{"INITIAL"}, Convoy: []string{"INITIAL"},
+		ServerStart: true, LeaderboardEvery: 30 * time.Minute,
+	}
 }
 
 // SFTP is how to reach a game host's files over SFTP, a [servers.sftp]
@@ -281,6 +322,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 		// checkTypes should have caught whatever gets here.
 		return Config{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "toml: "))
 	}
+	applyPostDefaults(&cfg, loose)
 	var errs []error
 	for _, key := range topUndecoded(md.Undecoded()) {
 		errs = append(errs, unknownKeyError(key))
@@ -290,6 +332,37 @@ func ParseConfig(r io.Reader) (Config, error) {
 		return Config{}, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// applyPostDefaults gives every server's [servers.posts] the defaults of
+// the keys it does not set, as the loosely decoded text tells.
+func applyPostDefaults(cfg *Config, loose map[string]any) {
+	entries, _ := loose["servers"].([]map[string]any)
+	if entries == nil {
+		for _, e := range asList(loose["servers"]) {
+			m, _ := e.(map[string]any)
+			entries = append(entries, m)
+		}
+	}
+	for i := range cfg.Servers {
+		set := map[string]any{}
+		if i < len(entries) {
+			set, _ = entries[i]["posts"].(map[string]any)
+		}
+		def := DefaultPosts()
+		dv, got := reflect.ValueOf(&def).Elem(), reflect.ValueOf(&cfg.Servers[i].Posts).Elem()
+		for f := range dv.Type().Fields() {
+			if _, ok := set[f.Tag.Get("toml")]; ok {
+				dv.FieldByIndex(f.Index).Set(got.FieldByIndex(f.Index))
+			}
+		}
+		cfg.Servers[i].Posts = def
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -470,6 +543,34 @@ func checkTypes(m map[string]any) []error {
 			errs = append(errs, checkStrings(prefix, t, "guild_id", "id", "name", "killfeed_dir", "server_log", "timezone")...)
 			errs = append(errs, checkDurations(prefix, t, "poll_interval")...)
 			errs = append(errs, checkBools(prefix, t, "demo")...)
+			if v, ok := t["posts"]; ok {
+				pt, ok := v.(map[string]any)
+				if !ok {
+					errs = append(errs, fmt.Errorf("config: %sposts is %s, not a table: write it as a [servers.posts] section under its [[servers]]", prefix, typeName(v)))
+				} else {
+					p := prefix + "posts."
+					errs = append(errs, checkDurations(p, pt, "leaderboard_every")...)
+					errs = append(errs, checkBools(p, pt, "kills", "suicides", "falls", "relocations", "environment", "server_start")...)
+					if d, ok := pt["delay"]; ok {
+						if s, _ := d.(string); s != "0" && s != "0s" {
+							errs = append(errs, checkDurations(p, pt, "delay")...)
+						}
+					}
+					for _, k := range []string{"missions", "airdrop", "helicrash", "trader", "convoy"} {
+						if v, ok := pt[k]; ok {
+							list, isList := v.([]any)
+							for _, x := range list {
+								if _, ok := x.(string); !ok {
+									isList = false
+								}
+							}
+							if !isList {
+								errs = append(errs, fmt.Errorf(`config: %s%s must be a list of states in quotes, like ["READY"], or [] for none`, p, k))
+							}
+						}
+					}
+				}
+			}
 			if v, ok := t["sftp"]; ok {
 				st, ok := v.(map[string]any)
 				if !ok {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,38 @@ func TestDiscordCommandsConfig(t *testing.T) {
 		if _, err := parse(t, text); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("parse(%q): error %v, want one saying %q", text, err, want)
 		}
+	}
+}
+
+func TestPostsConfig(t *testing.T) {
+	cfg, err := parse(t, server(guildA, "eu1")+server(guildA, "eu2",
+		"[servers.posts]", `delay = "5m"`, "relocations = true", "missions = []", `airdrop = ["Flying", "Dropping"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Servers[0].Posts, DefaultPosts(); !reflect.DeepEqual(got, want) {
+		t.Errorf("posts without a table:\n got %+v\nwant %+v", got, want)
+	}
+	want := DefaultPosts()
+	want.Delay, want.Relocations, want.Missions, want.Airdrop = 5*time.Minute, true, []string{}, []string{"Flying", "Dropping"}
+	if got := cfg.Servers[1].Posts; !reflect.DeepEqual(got, want) {
+		t.Errorf("posts with some keys:\n got %+v\nwant %+v", got, want)
+	}
+	if d := DefaultPosts(); d.Relocations || !d.Kills || d.LeaderboardEvery != 30*time.Minute || d.Missions[0] != "READY" {
+		t.Errorf("defaults: %+v", d)
+	}
+	for extra, want := range map[string]string{
+		`delay = "soon"`:           "servers[0].posts.delay must be a positive duration",
+		`missions = "READY"`:       `servers[0].posts.missions must be a list of states in quotes, like ["READY"]`,
+		`kills = "yes"`:            "servers[0].posts.kills is a string, not true or false",
+		`leaderboard_every = "0s"`: "servers[0].posts.leaderboard_every must be a positive duration",
+		`kils = true`:              `unknown key "servers.posts.kils"`,
+	} {
+		if _, err := parse(t, server(guildA, "eu1", "[servers.posts]", extra)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("posts with %s: error %v, want one saying %q", extra, err, want)
+		}
+	}
+	if _, err := parse(t, server(guildA, "eu1", "[servers.posts]", `delay = "0s"`)); err != nil {
+		t.Errorf("delay 0s: %v", err)
 	}
 }
