@@ -287,11 +287,9 @@ func TestKillfeedCrashWhilePosting(t *testing.T) {
 	}
 }
 
-// BenchmarkAppendToPost measures the time from a kill appended to a local
-// killfeed file to its message accepted by a fake Discord on 127.0.0.1:
-// notification, read, commit (fsync), outbox, poster, POST. Reports p50
-// and p99.
-func BenchmarkAppendToPost(b *testing.B) {
+// benchBot runs the bot against a fake Discord with its killfeed channel
+// set and returns the fake and the killfeed file to append to.
+func benchBot(b *testing.B) (*discordtest.Server, string) {
 	fake := discordtest.New(b, discordtest.WithGuild(guildA, "Guild A", channelKills))
 	dir := b.TempDir()
 	cfgText := fmt.Sprintf("[storage]\npath = %q\n[discord]\ntoken = \"test-token\"\napi_url = %q\n\n[[servers]]\nguild_id = %q\nid = \"main\"\nkillfeed_dir = %q\n",
@@ -318,14 +316,22 @@ func BenchmarkAppendToPost(b *testing.B) {
 	done := make(chan error, 1)
 	var out syncBuffer
 	go func() { done <- run(ctx, []string{"run", "-config", cfgPath}, &out) }()
-	defer func() { cancel(); <-done }()
+	b.Cleanup(func() { cancel(); <-done })
 	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer wcancel()
 	if err := fake.WaitReady(wctx, 1); err != nil {
 		b.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond) // the sources are watching
+	return fake, csv
+}
 
+// BenchmarkAppendToPost measures the time from a kill appended to a local
+// killfeed file to its message accepted by a fake Discord on 127.0.0.1:
+// notification, read, commit (fsync), outbox, poster, POST. Reports p50
+// and p99.
+func BenchmarkAppendToPost(b *testing.B) {
+	fake, csv := benchBot(b)
 	lat := make([]time.Duration, 0, b.N)
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
@@ -351,4 +357,29 @@ func BenchmarkAppendToPost(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[min(len(lat)*99/100, len(lat)-1)].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkPostingBurst measures how fast a burst of 1,000 kills appended
+// at once reaches the channel, against a fake Discord that allows 50
+// messages a second per channel (Discord's own limits are stricter: the
+// figure shows what grouping gains).
+func BenchmarkPostingBurst(b *testing.B) {
+	fake, csv := benchBot(b)
+	const burst = 1000
+	total := 0
+	var took time.Duration
+	for b.Loop() {
+		start := time.Now()
+		appendFile(b, csv, killfeedLines(total, burst))
+		total += burst
+		wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second)
+		err := fake.Wait(wctx, func() bool { got, _ := posted(fake, channelKills); return len(got) >= total })
+		wcancel()
+		if err != nil {
+			b.Fatal("the burst was not posted within 60s")
+		}
+		took += time.Since(start)
+	}
+	b.ReportMetric(float64(total)/took.Seconds(), "posts/s")
+	b.ReportMetric(float64(len(fake.Messages(channelKills)))/float64(total/burst), "messages/burst")
 }

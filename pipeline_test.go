@@ -15,7 +15,7 @@ func kill(ts, killer, victim string, dist int) string {
 	return fmt.Sprintf("%s;%s;%s;%s;%s;M99;%d;PS5;XSX;", ts, killer, id(killer), victim, id(victim), dist)
 }
 
-func appendFile(t *testing.T, path, s string) {
+func appendFile(t testing.TB, path, s string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {

@@ -33,6 +33,7 @@ type event struct {
 	dist   int32
 	weapon uint16 // index in Index.weapons
 	kind   kind
+	record bool // the longest kill of the season so far when it happened
 }
 
 // epoch2000 is 2000-01-01 UTC in Unix seconds: the parser takes no earlier
@@ -84,6 +85,7 @@ type Index struct {
 	// seasonTotals are every player's totals since season, by player
 	// index; nil without a season, which is then all time.
 	seasonTotals []Totals
+	longest      int32 // the longest kill of the season so far, in apply order
 	// windows hold the totals of the calendar day, week and month of the
 	// latest event, so that their leaderboards cost what all time's does.
 	windows [3]window
@@ -170,16 +172,28 @@ func New(loc *time.Location) *Index {
 func (x *Index) SetSeason(start time.Time) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.season, x.seasonTotals = math.MinInt64, nil
-	if start.IsZero() {
-		return
+	x.season, x.seasonTotals, x.longest = math.MinInt64, nil, 0
+	if !start.IsZero() {
+		x.season = start.Unix()
+		x.seasonTotals = make([]Totals, len(x.players))
 	}
-	x.season = start.Unix()
-	x.seasonTotals = make([]Totals, len(x.players))
 	for i := range x.events {
-		if e := &x.events[i]; e.unix() >= x.season {
-			x.addSeason(e)
+		e := &x.events[i]
+		e.record = false
+		if e.unix() >= x.season {
+			if x.seasonTotals != nil {
+				x.addSeason(e)
+			}
+			x.markRecord(e)
 		}
+	}
+}
+
+// markRecord flags e if it is a kill longer than every kill of the season
+// before it (the season's first kill is no record yet).
+func (x *Index) markRecord(e *event) {
+	if (e.kind == kindKill || e.kind == kindRoadkill) && e.dist > x.longest {
+		e.record, x.longest = x.longest > 0, e.dist
 	}
 }
 
@@ -395,7 +409,7 @@ func (x *Index) recompute() {
 		p.events = p.events[:0]
 		p.all = Totals{}
 	}
-	x.summary = Summary{}
+	x.summary, x.longest = Summary{}, 0
 	if x.seasonTotals != nil {
 		x.seasonTotals = make([]Totals, len(x.players))
 	}
@@ -410,6 +424,7 @@ func (x *Index) recompute() {
 // apply adds event i to its players' lists and all-time totals.
 func (x *Index) apply(i int32) {
 	e := &x.events[i]
+	e.record = false
 	if e.killer >= 0 {
 		k := &x.players[e.killer]
 		k.events = append(k.events, i)
@@ -418,8 +433,11 @@ func (x *Index) apply(i int32) {
 	v := &x.players[e.victim]
 	v.events = append(v.events, i)
 	v.all.add(e, e.victim)
-	if x.seasonTotals != nil && e.unix() >= x.season {
-		x.addSeason(e)
+	if e.unix() >= x.season {
+		if x.seasonTotals != nil {
+			x.addSeason(e)
+		}
+		x.markRecord(e)
 	}
 	for w := range x.windows {
 		if e.killer >= 0 {

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -55,6 +56,13 @@ func (x *Index) KillContext(r *storage.Record) (KillContext, bool) {
 	}
 	if nemesis := x.topRival(killedBy); nemesis != nil && nemesis.ID == x.players[this.victim].id && nemesis.Count >= 2 {
 		c.Notable = append(c.Notable, fmt.Sprintf("Revenge on their nemesis, who killed them %d times", nemesis.Count))
+	}
+	if this.record && this.dist > 0 {
+		what := "season"
+		if x.season == math.MinInt64 {
+			what = "server"
+		}
+		c.Notable = append(c.Notable, fmt.Sprintf("Longest kill of the %s so far: %d m", what, this.dist))
 	}
 	if x.firstKillOfDay(this) {
 		c.Notable = append(c.Notable, "First blood of the day")

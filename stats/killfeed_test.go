@@ -17,7 +17,7 @@ func TestKillContext(t *testing.T) {
 		killLine(day.Add(3*time.Minute), a, b, "AK-mod", 5), // revenge
 	}
 	for i := range 4 {
-		lines = append(lines, killLine(day.Add(time.Duration(4+i)*time.Minute), a, pl{"Victim", eos(10 + i)}, "AK-mod", 5))
+		lines = append(lines, killLine(day.Add(time.Duration(4+i)*time.Minute), a, pl{"Victim", eos(10 + i)}, "AK-mod", 5+245*(i/3)))
 	}
 	lines = append(lines, killLine(day.Add(24*time.Hour), b, a, "M99", 1)) // the next day
 	recs := s.commit(lines...).Added
@@ -31,7 +31,7 @@ func TestKillContext(t *testing.T) {
 		{2, 2, ""},
 		{1, 0.5, "Revenge on their nemesis, who killed them 2 times"},
 		{2, 1, ""}, {3, 1.5, ""}, {4, 2, ""},
-		{5, 2.5, "5 kills in a row"},
+		{5, 2.5, "5 kills in a row; Longest kill of the server so far: 250 m"},
 		{1, 3, "First blood of the day"},
 	} {
 		c, ok := s.idx.KillContext(&recs[i])
@@ -44,6 +44,14 @@ func TestKillContext(t *testing.T) {
 		notable := strings.Join(c.Notable, "; ")
 		if !ok || c.Streak != want.streak || c.KDR != want.kdr || notable != want.notable {
 			t.Errorf("KillContext(line %d) = %+v, %v; want streak %d, KDR %.2f, notable %q", i, c, ok, want.streak, want.kdr, want.notable)
+		}
+	}
+	// After a wipe the record counts from the season's first kill.
+	s.idx.SetSeason(day.Add(5*time.Minute + 30*time.Second))
+	for i, want := range map[int]string{5: "", 6: "", 7: "Longest kill of the season so far: 250 m"} {
+		c, _ := s.idx.KillContext(&recs[i])
+		if got := strings.Join(c.Notable, "; "); !strings.Contains(got, want) || want == "" && strings.Contains(got, "Longest") {
+			t.Errorf("after a wipe, KillContext(line %d).Notable = %q, want %q", i, got, want)
 		}
 	}
 }
