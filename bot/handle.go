@@ -436,13 +436,13 @@ func (b *Bot) setSetting(guild, key, value string) error {
 		return err
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.settings[guild] == nil {
 		b.settings[guild] = map[string]string{}
 	}
 	b.settings[guild][key] = value
+	b.mu.Unlock()
 	if strings.HasPrefix(key, "channel/") {
-		b.poster.rerouted()
+		b.poster.rerouted() // not under b.mu: the poster takes it under its own lock
 	}
 	return nil
 }
