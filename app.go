@@ -137,6 +137,8 @@ func (m *Main) Open() error {
 		return err
 	}
 	m.DB = db
+	// Without Discord nothing posts: the outbox is not filled.
+	db.NoPosts = m.Config.Discord.Token == ""
 	debug.FreeOSMemory()
 
 	m.Writer = storage.NewWriter(db, m.afterCommit)

@@ -138,8 +138,16 @@ func TestKillfeedPosting(t *testing.T) {
 	checkOrder(t, waitPosted(t, fake, channelKills, 1030)[1000:], 1020, 30)
 
 	// The events channel is deleted: its posts pause, the killfeed goes on.
+	set("connections", channelEvents)
+	appendFile(t, logPath, "[2025.05.01-00.09.00:000][  2]LogNet: Join request: /Game/Maps/world_0/World_0?login=Bravo?eosid=|"+idBravo+"?nativeplatform=XSX?Name=Bravo?SplitscreenCount=1\n"+
+		"[2025.05.01-00.09.01:000][  3]LogOnline: Warning: Player |"+idBravo+" successfully registered!\n")
+	if err := fake.Wait(ctx, func() bool { return len(fake.Messages(channelEvents)) == 1 }); err != nil {
+		t.Fatal("the join was not posted")
+	}
 	gone := fake.Fail(discordtest.UnknownChannel(channelEvents))
-	appendFile(t, logPath, "[2025.05.01-00.10.00:000][  1]LogSFPS: Mission GA_Military_02_Mis1 switched to READY\n")
+	appendFile(t, logPath, "[2025.05.01-00.10.00:000][  1]LogSFPS: Mission GA_Military_02_Mis1 switched to READY\n"+
+		"[2025.05.01-00.12.00:000][  4]LogNet: UChannel::Close: Sending CloseBunch. ChIndex == 0. UniqueId: EOS:|"+idBravo+"\n"+
+		"[2025.05.01-00.12.00:010][  5]LogOnline: Warning: Player |"+idBravo+" successfully unregistered from the session.\n")
 	if err := fake.Wait(ctx, func() bool { return gone.Hits() > 0 }); err != nil {
 		t.Fatal("the mission was never sent")
 	}
@@ -188,20 +196,34 @@ func TestKillfeedPosting(t *testing.T) {
 		t.Errorf("the deleted leaderboard was not posted again")
 	}
 
-	// Fixed, and set again: the mission is posted.
+	// Fixed, and set again: the mission, the join and one leave (of the
+	// two lines a departure writes) are posted.
 	gone.Remove()
 	set("events", channelEvents)
-	if err := fake.Wait(ctx, func() bool {
+	count := func(what string) int {
+		n := 0
 		for _, m := range fake.Messages(channelEvents) {
 			for _, e := range m.Embeds {
-				if strings.Contains(embedText(e), "Military") {
-					return true
+				if strings.Contains(embedText(e), what) {
+					n++
 				}
 			}
 		}
-		return false
-	}); err != nil {
-		t.Fatal("the mission was not posted after /setchannel")
+		return n
+	}
+	if err := fake.Wait(ctx, func() bool { return count("Military") == 1 && count("Joined") == 1 && count("Left") == 1 }); err != nil {
+		t.Fatalf("after /setchannel: %d missions, %d joins, %d leaves posted; want one each", count("Military"), count("Joined"), count("Left"))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := count("Left"); n != 1 {
+		t.Errorf("%d leaves posted for one departure", n)
+	}
+	for _, r := range fake.Requests() {
+		if r.Method == "POST" || r.Method == "PATCH" {
+			if strings.Contains(r.Route, "/channels/") {
+				noMentions(t, r.Method+" "+r.Route, r.Body)
+			}
+		}
 	}
 }
 

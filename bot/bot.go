@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,7 +70,10 @@ type Bot struct {
 	later   sync.WaitGroup
 	closing bool
 	poster  *poster
-	opened  atomic.Bool // Run has connected the session at least once
+	// instance tells this bot's messages from another's with the same
+	// token in message nonces: random, kept in the database.
+	instance string
+	opened   atomic.Bool // Run has connected the session at least once
 
 	mu       sync.RWMutex
 	links    map[string]map[string]storage.Link    // guild → character id → link
@@ -111,6 +116,15 @@ func New(cfg Config, db *storage.DB, servers []*Server, log *slog.Logger) (*Bot,
 		b.cfg.OutboxKeep = cfg.OutboxKeep
 	}
 	b.poster = newPoster(b, cfg.OutboxKeep)
+	if b.instance, err = db.Meta("instance"); err != nil {
+		return nil, err
+	}
+	if b.instance == "" {
+		b.instance = strconv.FormatUint(rand.Uint64()%(36*36*36*36*36*36), 36)
+		if err := db.SetMeta("instance", b.instance); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range servers {
 		b.servers[s.Scope.Guild] = append(b.servers[s.Scope.Guild], s)
 	}

@@ -3,10 +3,12 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -33,9 +35,12 @@ type poster struct {
 	last   uint64           // the highest key handed to a channel or dropped
 	dests  map[string]*dest // by channel id
 	left   map[string]bool  // players whose latest connection post was a leave
+	dup    map[uint64]bool  // connection posts judged, by key: true for a repeated leave
 	reset  bool             // settings changed: route everything again
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	boardsReset atomic.Bool // settings changed: leaderboards at once
 }
 
 // dest is one channel's queue.
@@ -44,6 +49,8 @@ type dest struct {
 	queue   []storage.Post
 	running bool
 	paused  string // why Discord refused the channel (deleted, no access)
+	single  bool   // Discord refused a message: send one post at a time to find the bad one
+	variant int    // bumped when Discord no longer knows a nonce's message
 }
 
 // Backoff of a channel after a server or network error.
@@ -53,7 +60,7 @@ const (
 )
 
 func newPoster(b *Bot, keep time.Duration) *poster {
-	return &poster{b: b, keep: keep, wake: make(chan struct{}, 1), dests: map[string]*dest{}, left: map[string]bool{}}
+	return &poster{b: b, keep: keep, wake: make(chan struct{}, 1), dests: map[string]*dest{}, left: map[string]bool{}, dup: map[uint64]bool{}}
 }
 
 // notify wakes the poster: new posts are in the outbox, or the channels
@@ -71,6 +78,7 @@ func (p *poster) rerouted() {
 	p.mu.Lock()
 	p.reset = true
 	p.mu.Unlock()
+	p.boardsReset.Store(true)
 	p.notify()
 }
 
@@ -85,14 +93,18 @@ func (p *poster) run(ctx context.Context) {
 		p.wg.Wait()
 	}()
 	lastSweep := time.Time{}
-	boards := map[storage.Scope]time.Time{} // when each leaderboard message was last brought up to date
+	boardsDone := make(chan struct{})
+	go func() {
+		defer close(boardsDone)
+		p.boards(ctx)
+	}()
+	defer func() { <-boardsDone }()
 	for {
 		p.mu.Lock()
 		reset := p.reset
 		p.reset = false
 		p.mu.Unlock()
 		if reset {
-			clear(boards) // a new leaderboard channel gets its message now
 			// Stop the channels, forget the queues, and read the outbox
 			// again from its start: nothing was deleted that was not sent.
 			p.cancel()
@@ -110,7 +122,6 @@ func (p *poster) run(ctx context.Context) {
 		if err := p.dispatch(wctx); err != nil && ctx.Err() == nil {
 			p.b.log.Error("cannot read the outbox", "err", err)
 		}
-		p.b.leaderboards(ctx, boards)
 		select {
 		case <-ctx.Done():
 			return
@@ -129,8 +140,27 @@ func (p *poster) sweep(now time.Time) {
 		return
 	}
 	if n > 0 {
+		// The channels skip them in their queues (see work).
 		p.b.log.Warn("dropped killfeed posts that could not be posted in time (is Discord reachable, and the channel still there?)", "posts", n, "older than", p.keep)
-		p.rerouted()
+	}
+}
+
+// boards keeps the leaderboard messages up to date until ctx is done, on
+// its own so that a slow channel holds up no post.
+func (p *poster) boards(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	done := map[storage.Scope]time.Time{} // when each was last brought up to date
+	for {
+		if p.boardsReset.Swap(false) {
+			clear(done) // a new leaderboard channel gets its message now
+		}
+		p.b.leaderboards(ctx, done)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 
@@ -170,6 +200,11 @@ func (p *poster) dispatch(ctx context.Context) error {
 		if err := p.b.db.DeletePosts(drop...); err != nil {
 			return err
 		}
+		p.mu.Lock()
+		for _, k := range drop {
+			delete(p.dup, k)
+		}
+		p.mu.Unlock()
 	}
 }
 
@@ -228,12 +263,19 @@ func (p *poster) route(post *storage.Post) string {
 				return ""
 			}
 		case parser.Join, parser.Leave:
-			// One departure writes several leave lines: post one.
-			key := post.Scope.String() + "/" + e.PlayerID + "/" + e.Player
-			if e.Kind == parser.Leave && p.left[key] {
+			// One departure writes several leave lines: post one. The
+			// judgement is kept by key, so that routing again (after a
+			// /setchannel) judges a post the same.
+			dup, judged := p.dup[post.Key]
+			if !judged {
+				key := post.Scope.String() + "/" + e.PlayerID + "/" + e.Player
+				dup = e.Kind == parser.Leave && p.left[key]
+				p.left[key] = e.Kind == parser.Leave
+				p.dup[post.Key] = dup
+			}
+			if dup {
 				return ""
 			}
-			p.left[key] = e.Kind == parser.Leave
 			kind = "connections"
 		default:
 			return ""
@@ -258,18 +300,32 @@ func (b *Bot) channel(s storage.Scope, kind string) string {
 func (p *poster) work(ctx context.Context, d *dest) {
 	defer p.wg.Done()
 	backoff := postMinBackoff
-	for {
+	stop := func() {
 		p.mu.Lock()
+		d.running = false
+		p.mu.Unlock()
+	}
+	for {
+		now := p.b.Now()
+		p.mu.Lock()
+		// Posts past their time were dropped from the outbox (sweep).
+		for len(d.queue) > 0 && now.Sub(d.queue[0].Queued) > p.keep {
+			d.queue = d.queue[1:]
+		}
 		if len(d.queue) == 0 || ctx.Err() != nil {
 			d.running = false
 			p.mu.Unlock()
 			return
 		}
-		batch := d.queue[:min(len(d.queue), embed.MaxPerMessage)]
+		size := embed.MaxPerMessage
+		if d.single {
+			size = 1
+		}
+		batch := d.queue[:min(len(d.queue), size)]
 		batch = batch[:len(batch):len(batch)]
+		nonce := p.b.nonce(batch[0].Key, d.variant)
 		p.mu.Unlock()
 		// Killfeed posts of a server with a delay wait for their time.
-		now := p.b.Now()
 		due := len(batch)
 		for i := range batch {
 			if at := p.b.dueAt(&batch[i]); at.After(now) {
@@ -290,35 +346,45 @@ func (p *poster) work(ctx context.Context, d *dest) {
 			embeds[i] = p.b.render(&batch[i])
 		}
 		group := embed.Group(embeds)[0]
-		n, err := p.b.post(ctx, d.channel, "kf"+strconv.FormatUint(batch[0].Key, 10), group)
+		n, err := p.b.post(ctx, d.channel, nonce, group)
 		var rl *discordgo.RateLimitError
 		var re *discordgo.RESTError
+		code, status := 0, 0
+		if errors.As(err, &re) && re.Response != nil {
+			status = re.Response.StatusCode
+			if re.Message != nil {
+				code = re.Message.Code
+			}
+		}
 		switch {
 		case err == nil:
+			p.mu.Lock()
+			n = min(n, len(d.queue)) // a message sent before may hold more
 			keys := make([]uint64, n)
 			for i := range keys {
-				keys[i] = batch[i].Key
+				keys[i] = d.queue[i].Key
 			}
-			if err := p.b.db.DeletePosts(keys...); err != nil {
-				p.b.log.Error("cannot delete posted posts", "err", err)
+			p.mu.Unlock()
+			if !p.deleteSent(ctx, keys) {
+				stop()
+				return
 			}
 			p.mu.Lock()
-			d.queue = d.queue[n:]
+			d.queue, d.single = d.queue[n:], false
+			for _, k := range keys {
+				delete(p.dup, k)
+			}
 			p.mu.Unlock()
 			backoff = postMinBackoff
-			continue
 		case ctx.Err() != nil:
-			p.mu.Lock()
-			d.running = false
-			p.mu.Unlock()
+			stop()
 			return
 		case errors.As(err, &rl):
 			p.b.log.Info("rate limited: this channel waits", "channel", d.channel, "retry after", rl.RetryAfter)
 			sleep(ctx, rl.RetryAfter)
-			continue
-		case errors.As(err, &re) && re.Response != nil && (re.Response.StatusCode == http.StatusForbidden || re.Response.StatusCode == http.StatusNotFound):
+		case status == http.StatusForbidden || code == 10003 || code == 50001 || code == 50013:
 			why := "the channel is gone"
-			if re.Response.StatusCode == http.StatusForbidden {
+			if code != 10003 {
 				why = "the bot may not post there"
 			}
 			p.b.log.Warn("posting paused for a channel: run /setchannel again once it is fixed", "channel", d.channel, "reason", why, "err", redact(err))
@@ -326,12 +392,60 @@ func (p *poster) work(ctx context.Context, d *dest) {
 			d.paused, d.running = why, false
 			p.mu.Unlock()
 			return
+		case code == 10008:
+			// The message sent before with this nonce was deleted: send
+			// it again under another.
+			p.mu.Lock()
+			d.variant++
+			p.mu.Unlock()
+		case status >= 400 && status < 500 && status != http.StatusRequestTimeout:
+			// Discord refuses the message: find the post it refuses, and
+			// drop that one only.
+			if len(batch) > 1 {
+				p.mu.Lock()
+				d.single = true
+				p.mu.Unlock()
+				continue
+			}
+			p.b.log.Error("Discord refused a post: dropped", "channel", d.channel, "post", batch[0].Key, "err", redact(err))
+			if !p.deleteSent(ctx, []uint64{batch[0].Key}) {
+				stop()
+				return
+			}
+			p.mu.Lock()
+			d.queue, d.single = d.queue[1:], false
+			p.mu.Unlock()
 		default:
 			p.b.log.Warn("cannot post: retrying", "channel", d.channel, "in", backoff, "err", redact(err))
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, postMaxBackoff)
 		}
 	}
+}
+
+// deleteSent deletes posts Discord holds, trying until it works or ctx is
+// done (a post left behind would be posted again): false for ctx done.
+func (p *poster) deleteSent(ctx context.Context, keys []uint64) bool {
+	for wait := postMinBackoff; ; wait = min(2*wait, postMaxBackoff) {
+		err := p.b.db.DeletePosts(keys...)
+		if err == nil {
+			return true
+		}
+		p.b.log.Error("cannot delete posted posts: retrying", "err", err)
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// nonce is a message's nonce: the bot's instance and the key of the
+// message's first post (25 characters at most, as Discord wants).
+func (b *Bot) nonce(key uint64, variant int) string {
+	n := "kf" + b.instance + "." + strconv.FormatUint(key, 36)
+	if variant > 0 {
+		n += "r" + strconv.Itoa(variant%10)
+	}
+	return n
 }
 
 // messageSend is discordgo's MessageSend with the nonce fields it lacks.
@@ -356,7 +470,10 @@ func (b *Bot) post(ctx context.Context, channel, nonce string, embeds []*discord
 	if err := discordgo.Unmarshal(body, &m); err != nil {
 		return 0, err
 	}
-	if n := len(m.Embeds); n > 0 && n < len(embeds) {
+	if m.ChannelID != "" && m.ChannelID != channel {
+		return 0, fmt.Errorf("nonce %s names a message of another channel", nonce)
+	}
+	if n := len(m.Embeds); n > 0 {
 		return n, nil
 	}
 	return len(embeds), nil
@@ -437,6 +554,12 @@ func (b *Bot) leaderboards(ctx context.Context, done map[storage.Scope]time.Time
 				continue
 			}
 			if err := b.postLeaderboard(ctx, srv, ch, now); err != nil {
+				var re *discordgo.RESTError
+				if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode/100 == 4 {
+					b.log.Warn("cannot post the leaderboard in its channel: run /setchannel leaderboard again once it is fixed", "server", srv.Scope, "err", redact(err))
+					done[srv.Scope] = now // not before the next interval
+					continue
+				}
 				b.log.Warn("cannot post the leaderboard: trying again in a minute", "server", srv.Scope, "err", redact(err))
 				done[srv.Scope] = now.Add(time.Minute - every)
 				continue
@@ -459,10 +582,10 @@ func (b *Bot) postLeaderboard(ctx context.Context, srv *Server, channel string, 
 	if id := b.setting(srv.Scope.Guild, key); id != "" {
 		_, err := b.session.ChannelMessageEditComplex(&discordgo.MessageEdit{Channel: channel, ID: id, Embeds: &embeds, AllowedMentions: noMentions()}, opts...)
 		var re *discordgo.RESTError
-		if !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode != http.StatusNotFound {
-			return err // edited, or an error to retry
+		if !errors.As(err, &re) || re.Message == nil || re.Message.Code != 10008 {
+			return err // edited, or an error
 		}
-		// Deleted: post it again.
+		// The message was deleted: post it again.
 	}
 	m, err := b.session.ChannelMessageSendComplex(channel, &discordgo.MessageSend{Embeds: embeds, AllowedMentions: noMentions()}, opts...)
 	if err != nil {

@@ -75,7 +75,7 @@ var (
 // posts its new events cause (see Posts). It fills in Added and Duplicates.
 func (db *DB) Commit(batches ...*Batch) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		ob := &outbox{tx: tx, queued: db.now().UnixMilli()}
+		ob := &outbox{tx: tx, queued: db.now().UnixMilli(), noPosts: db.NoPosts}
 		for _, b := range batches {
 			if err := commit(tx, b, ob); err != nil {
 				return err
@@ -98,7 +98,7 @@ func commit(tx *bolt.Tx, b *Batch, ob *outbox) error {
 	if err != nil {
 		return err
 	}
-	if b.Backfill {
+	if b.Backfill || ob.noPosts {
 		ob = nil
 	}
 	b.Added, b.AddedServer, b.Duplicates = b.Added[:0], b.AddedServer[:0], 0

@@ -29,6 +29,10 @@ type DB struct {
 	// Now is the clock that dates outbox posts (Post.Queued); Open sets
 	// it to time.Now.
 	Now func() time.Time
+	// NoPosts stops commits from queueing posts: set it when nothing will
+	// post them (the bot runs without Discord), so the outbox does not
+	// grow for nothing.
+	NoPosts bool
 }
 
 func (db *DB) now() time.Time {

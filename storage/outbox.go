@@ -68,18 +68,22 @@ func (p *Post) Time() time.Time {
 // filters the other kinds by its configuration.
 func postable(k parser.ServerKind) bool {
 	switch k {
-	case parser.VehicleAdd, parser.VehicleDel, parser.PlayerLimit:
+	case parser.VehicleAdd, parser.VehicleDel, parser.PlayerLimit, parser.Queue:
 		return false
 	}
 	return true
 }
 
+// errStop ends a ForEach early.
+var errStop = errors.New("stop")
+
 // outbox writes posts inside one Commit transaction. Its bucket is created
 // on first use, so backfill-only transactions leave the outbox alone.
 type outbox struct {
-	tx     *bolt.Tx
-	b      *bolt.Bucket
-	queued int64 // Unix ms
+	tx      *bolt.Tx
+	b       *bolt.Bucket
+	queued  int64 // Unix ms
+	noPosts bool  // DB.NoPosts
 }
 
 // add queues a post of kind for the event stored under key in s.
@@ -267,8 +271,27 @@ func (db *DB) DeletePosts(keys ...uint64) error {
 // DropPosts removes the posts queued before t (the age policy) and returns
 // how many.
 func (db *DB) DropPosts(before time.Time) (int, error) {
+	// Most sweeps find nothing: look first, without the writer's lock.
+	var any bool
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox)
+		if b == nil {
+			return nil
+		}
+		var e outboxEntry
+		return b.ForEach(func(k, v []byte) error {
+			if decodePost(v, &e) == nil && time.UnixMilli(e.queued).Before(before) {
+				any = true
+				return errStop
+			}
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, errStop) || !any {
+		return 0, err
+	}
 	var n int
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		if b == nil {
 			return nil

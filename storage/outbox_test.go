@@ -17,16 +17,16 @@ import (
 // last three (slots, vehicles) are bookkeeping and make none.
 var serverSample = []string{
 	"Log file open, 05/17/25 02:01:30\r\n",
-	"[2025.05.17-02.01.58:164][302]LogNet: Join request: /Game/Maps/world_0/World_0?logintype=eos?login=ExHyper?password=*?eosid=|0002548521ba4271a497e39d5bfe5611?ver=1.3.2.24846c?nativeplatform=PS5?platformid=PS5:3566759921101398874?Name=ExHyper?SplitscreenCount=1\n",
 	"[2025.05.17-02.01.58:366][309]LogOnline: Warning: Player |0002548521ba4271a497e39d5bfe5611 successfully registered!\n",
 	"[2025.05.17-03.00.00:001][100]LogSFPS: Mission GA_Military_02_Mis1 switched to READY\n",
 	"[2025.05.17-04.58.04:590][501]LogOnline: Warning: Player |0002548521ba4271a497e39d5bfe5611 successfully unregistered from the session.\n",
+	"[2025.05.17-02.01.58:164][302]LogNet: Join request: /Game/Maps/world_0/World_0?logintype=eos?login=ExHyper?password=*?eosid=|0002548521ba4271a497e39d5bfe5611?ver=1.3.2.24846c?nativeplatform=PS5?platformid=PS5:3566759921101398874?Name=ExHyper?SplitscreenCount=1\n",
 	"[2025.05.17-02.01.30:012][  0]LogInit: Command Line: -log -port=7777 -queryport=27015 -playersmaxcount=50 -nosteam\n",
 	"[2025.05.17-03.00.00:001][100]LogSFPS: [ASFPSGameMode::NewVehicle_Add] Add vehicle BP_SFPSVehicle_Ural_M6736_Sidecar_C_2147482394 Total 1\n",
 	"[2025.05.17-03.00.00:002][100]LogSFPS: [ASFPSGameMode::NewVehicle_Del] Del vehicle BP_SFPSVehicle_Ural_M6736_Sidecar_C_2147482394 Total 0\n",
 }
 
-const serverSamplePosts = 5
+const serverSamplePosts = 4
 
 func mustParseServer(tb testing.TB, lines ...string) []parser.ServerEvent {
 	tb.Helper()
@@ -175,12 +175,12 @@ func TestBookkeepingServerEventsQueueNoPosts(t *testing.T) {
 		t.Fatalf("AddedServer = %d, want %d", len(b.AddedServer), len(lines))
 	}
 	for _, e := range b.AddedServer {
-		if e.Kind != parser.PlayerLimit && e.Kind != parser.VehicleAdd && e.Kind != parser.VehicleDel {
-			t.Fatalf("sample line of kind %v, want only slots and vehicles", e.Kind)
+		if e.Kind != parser.PlayerLimit && e.Kind != parser.VehicleAdd && e.Kind != parser.VehicleDel && e.Kind != parser.Queue {
+			t.Fatalf("sample line of kind %v, want only queue, slots and vehicles", e.Kind)
 		}
 	}
 	if n := mustOutboxLen(t, db); n != 0 {
-		t.Errorf("OutboxLen after slot and vehicle events = %d, want 0", n)
+		t.Errorf("OutboxLen after queue, slot and vehicle events = %d, want 0", n)
 	}
 }
 
@@ -535,3 +535,19 @@ func BenchmarkCommitLive(b *testing.B) { benchmarkCommit(b, false) }
 
 // BenchmarkCommitBackfill is the same without posts, for comparison.
 func BenchmarkCommitBackfill(b *testing.B) { benchmarkCommit(b, true) }
+
+// Without a poster (the bot runs offline) nothing is queued.
+func TestNoPostsQueuesNothing(t *testing.T) {
+	db := MustOpenDB(t)
+	db.NoPosts = true
+	b := &Batch{Scope: scopeA, Events: mustParse(t, sample[0], sample[1])}
+	if err := db.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Added) != 2 {
+		t.Fatalf("Added = %d, want the 2 events stored", len(b.Added))
+	}
+	if n := mustOutboxLen(t, db); n != 0 {
+		t.Errorf("OutboxLen with NoPosts = %d, want 0", n)
+	}
+}
