@@ -116,6 +116,12 @@ func New(cfg Config, db *storage.DB, servers []*Server, log *slog.Logger) (*Bot,
 		b.cfg.OutboxKeep = cfg.OutboxKeep
 	}
 	b.poster = newPoster(b, cfg.OutboxKeep)
+	// The posts already queued: their events were loaded with the indexes.
+	last, err := db.LastPostKey()
+	if err != nil {
+		return nil, err
+	}
+	b.poster.visible.Store(last)
 	if b.instance, err = db.Meta("instance"); err != nil {
 		return nil, err
 	}

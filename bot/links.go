@@ -113,13 +113,14 @@ func (b *Bot) putLink(guild string, l storage.Link, replace bool, ok *discordgo.
 	return ok
 }
 
-// OnCommitted looks at events just stored for the proof of link requests:
+// OnCommitted hands the poster the posts of batches just stored, and looks
+// at their events for the proof of link requests:
 // the character relocating (respawning from the menu) on the server, in
 // the game's time, after the request and before it expired (a line read
 // late still counts). It is called after each commit and only reads
 // memory; a proof found is stored in the background.
 func (b *Bot) OnCommitted(batches []*storage.Batch) {
-	b.poster.notify()
+	b.poster.seen(batches)
 	for _, batch := range batches {
 		if batch.Backfill {
 			continue

@@ -41,6 +41,24 @@ type poster struct {
 	wg     sync.WaitGroup
 
 	boardsReset atomic.Bool // settings changed: leaderboards at once
+	// visible is the last post whose event the indexes hold: posts past
+	// it wait, so that a kill is not rendered before its streak and KDR
+	// are known.
+	visible atomic.Uint64
+}
+
+// seen raises the visible watermark to the posts of batches the indexes
+// now hold.
+func (p *poster) seen(batches []*storage.Batch) {
+	for _, b := range batches {
+		for {
+			v := p.visible.Load()
+			if b.LastPost <= v || p.visible.CompareAndSwap(v, b.LastPost) {
+				break
+			}
+		}
+	}
+	p.notify()
 }
 
 // dest is one channel's queue.
@@ -174,6 +192,16 @@ func (p *poster) dispatch(ctx context.Context) error {
 		posts, err := p.b.db.Posts(after, 500)
 		if err != nil || len(posts) == 0 {
 			return err
+		}
+		visible := p.visible.Load()
+		for i := range posts {
+			if posts[i].Key > visible {
+				posts = posts[:i] // the rest when the indexes have them
+				break
+			}
+		}
+		if len(posts) == 0 {
+			return nil
 		}
 		var drop []uint64
 		p.mu.Lock()

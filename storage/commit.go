@@ -42,6 +42,10 @@ type Batch struct {
 	Added       []Record       // the killfeed events that were new, in batch order
 	AddedServer []ServerRecord // the server events that were new, in batch order
 	Duplicates  int            // events already stored (a line read twice)
+	// LastPost is the key of the last post its transaction queued, 0 for
+	// none: once AfterCommit has seen the batch, the posts up to it may be
+	// rendered from the indexes.
+	LastPost uint64
 }
 
 // Counts are the running totals of a scope: killfeed lines, and apart from
@@ -80,6 +84,9 @@ func (db *DB) Commit(batches ...*Batch) error {
 			if err := commit(tx, b, ob); err != nil {
 				return err
 			}
+		}
+		for _, b := range batches {
+			b.LastPost = ob.last
 		}
 		return nil
 	})

@@ -82,8 +82,9 @@ var errStop = errors.New("stop")
 type outbox struct {
 	tx      *bolt.Tx
 	b       *bolt.Bucket
-	queued  int64 // Unix ms
-	noPosts bool  // DB.NoPosts
+	queued  int64  // Unix ms
+	noPosts bool   // DB.NoPosts
+	last    uint64 // the key of the last post added
 }
 
 // add queues a post of kind for the event stored under key in s.
@@ -100,6 +101,7 @@ func (o *outbox) add(kind byte, s Scope, key []byte) error {
 	if err != nil {
 		return fmt.Errorf("outbox sequence: %w", err)
 	}
+	o.last = seq
 	// One allocation for the key and the value, which bbolt needs intact
 	// until the transaction ends.
 	buf := make([]byte, 8, 8+10+3*binary.MaxVarintLen16+len(s.Guild)+len(s.Server)+len(key))
@@ -322,6 +324,18 @@ func (db *DB) DropPosts(before time.Time) (int, error) {
 		return 0, fmt.Errorf("drop posts: %w", err)
 	}
 	return n, nil
+}
+
+// LastPostKey returns the key of the last post ever queued (0 for none).
+func (db *DB) LastPostKey() (uint64, error) {
+	var seq uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketOutbox); b != nil {
+			seq = b.Sequence()
+		}
+		return nil
+	})
+	return seq, err
 }
 
 // OutboxLen returns how many posts wait.

@@ -551,3 +551,26 @@ func TestNoPostsQueuesNothing(t *testing.T) {
 		t.Errorf("OutboxLen with NoPosts = %d, want 0", n)
 	}
 }
+
+// A commit says up to which post its transaction queued, and the database
+// remembers the last key ever given.
+func TestLastPost(t *testing.T) {
+	db := MustOpenDB(t)
+	if k, err := db.LastPostKey(); err != nil || k != 0 {
+		t.Fatalf("LastPostKey of a new database = %d, %v; want 0", k, err)
+	}
+	a := &Batch{Scope: scopeA, Events: mustParse(t, sample[0], sample[1])}
+	b := &Batch{Scope: scopeA, Events: mustParse(t, sample[2]), Backfill: true}
+	if err := db.Commit(a, b); err != nil {
+		t.Fatal(err)
+	}
+	if a.LastPost != 2 || b.LastPost != 2 {
+		t.Errorf("LastPost = %d and %d, want 2 for both batches of the transaction", a.LastPost, b.LastPost)
+	}
+	if err := db.DeletePosts(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := db.LastPostKey(); err != nil || k != 2 {
+		t.Errorf("LastPostKey after deleting every post = %d, %v; want 2", k, err)
+	}
+}
