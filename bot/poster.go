@@ -265,25 +265,11 @@ func (p *poster) route(post *storage.Post) string {
 	}
 	if e := post.Server; e != nil {
 		kind = "events"
+		states := map[parser.ServerKind][]string{parser.Mission: cfg.Missions, parser.Airdrop: cfg.Airdrop,
+			parser.Helicrash: cfg.Helicrash, parser.Trader: cfg.Trader, parser.Convoy: cfg.Convoy}
 		switch e.Kind {
-		case parser.Mission:
-			if !slices.Contains(cfg.Missions, e.State) {
-				return ""
-			}
-		case parser.Airdrop:
-			if !slices.Contains(cfg.Airdrop, e.State) {
-				return ""
-			}
-		case parser.Helicrash:
-			if !slices.Contains(cfg.Helicrash, e.State) {
-				return ""
-			}
-		case parser.Trader:
-			if !slices.Contains(cfg.Trader, e.State) {
-				return ""
-			}
-		case parser.Convoy:
-			if !slices.Contains(cfg.Convoy, e.State) {
+		case parser.Mission, parser.Airdrop, parser.Helicrash, parser.Trader, parser.Convoy:
+			if !slices.Contains(states[e.Kind], e.State) {
 				return ""
 			}
 		case parser.ServerStart:
