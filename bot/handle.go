@@ -360,8 +360,8 @@ func (b *Bot) serverList(i *discordgo.Interaction) (Reply, error) {
 		}
 		online := ""
 		if s.Sessions != nil {
-			n, _ := s.Sessions.Count()
-			online = fmt.Sprintf(", %d online", n)
+			n, queued := s.Sessions.Count()
+			online = fmt.Sprintf(", %d online, %d in the queue", n, queued)
 		}
 		lines = append(lines, fmt.Sprintf("%s (id %s): %s%s", s.Name, s.Scope.Server, state, online))
 	}

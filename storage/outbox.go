@@ -52,17 +52,6 @@ type Post struct {
 	Server *ServerRecord // a server log event
 }
 
-// Time returns when the post's event happened (zero if it has none).
-func (p *Post) Time() time.Time {
-	switch {
-	case p.Record != nil:
-		return time.Unix(p.Record.Time, 0).UTC()
-	case p.Server != nil:
-		return p.Server.Time
-	}
-	return time.Time{}
-}
-
 // postable reports whether a live server event of kind k makes a post.
 // Vehicle counts and the slot count are bookkeeping, never news; the poster
 // filters the other kinds by its configuration.
