@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"killfeed/bot"
+	"killfeed/cmdlog"
 	"killfeed/config"
 	"killfeed/embed"
 	"killfeed/ingest"
@@ -24,6 +26,7 @@ import (
 	"killfeed/stats"
 	"killfeed/storage"
 	"killfeed/tail"
+	"killfeed/timing"
 )
 
 // Main is the program with its parts wired together: tests build one from a
@@ -55,6 +58,14 @@ type Main struct {
 	servers map[storage.Scope]*config.Server
 	srcMu   sync.Mutex
 	srcs    map[storage.Scope][]*source.Source
+
+	started time.Time
+	// timing times commands, ingest batches and killfeed messages.
+	timing *timing.Tracker
+	// commandLog records the commands answered, while Run runs the bot.
+	commandLog *cmdlog.Log
+	// StatusEvery is how often Run prints a status line (default 10m).
+	StatusEvery time.Duration
 }
 
 // setSources records a server's running sources, for status.
@@ -91,6 +102,8 @@ func scope(s *config.Server) storage.Scope {
 // Open opens the database, builds the index of every configured server and
 // starts the writer.
 func (m *Main) Open() error {
+	m.started = time.Now()
+	m.timing = timing.New(m.Log, m.Config.Timing.SlowStep, m.Config.Timing.SlowSteps)
 	db, err := storage.Open(m.Config.Storage.Path, storage.Options{MaxSize: maxMapSize})
 	if err != nil {
 		return err
@@ -180,6 +193,7 @@ func (m *Main) afterCommit(batches []*storage.Batch) {
 			x.Add(b.AddedServer)
 		}
 	}
+	m.timeBatches(batches)
 	if b := m.bot.Load(); b != nil {
 		b.OnCommitted(batches)
 	}
@@ -314,13 +328,56 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	var b *bot.Bot
 	if m.Config.Discord.Token != "" {
+		if days := m.Config.CommandLog.KeepDays; days > 0 && m.commandLog == nil {
+			m.commandLog = cmdlog.New(m.DB, cmdlog.Options{Keep: time.Duration(days) * 24 * time.Hour, Log: m.Log})
+		}
 		var err error
 		if b, err = m.newBot(); err != nil {
 			return err
 		}
 	}
+	var ln net.Listener
+	if addr := m.Config.HTTP.Addr; addr != "" {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("http.addr: %w (is another program using the port? choose another one in [http] addr)", err)
+		}
+		m.Log.Info("serving /metrics and /healthz", "addr", "http://"+ln.Addr().String())
+	}
+	// The command log outlives the bot: it writes what the bot's last
+	// answers added.
+	logDone := make(chan error, 1)
+	if l := m.commandLog; l != nil {
+		lctx, stop := context.WithCancel(context.Background())
+		go func() { logDone <- l.Run(lctx) }()
+		defer func() {
+			stop()
+			if err := <-logDone; err != nil {
+				m.Log.Error("command log", "err", err)
+			}
+		}()
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
+	if ln != nil {
+		g.Go(func() error { return m.serveHTTP(ctx, ln) })
+	}
+	g.Go(func() error {
+		every := m.StatusEvery
+		if every <= 0 {
+			every = 10 * time.Minute
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				m.printf("%s\n", statusLine(m.health()))
+			}
+		}
+	})
 	for _, d := range demos {
 		g.Go(func() error { return d.Run(ctx) })
 	}
@@ -346,17 +403,18 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	err := g.Wait()
 	m.console.Store(false)
-	m.bot.Store(nil)
 	if err == nil {
-		fmt.Fprintln(m.Stdout, "Stopped.")
+		m.printf("%s\nStopped.\n", statusLine(m.health()))
 	}
+	m.bot.Store(nil)
 	return err
 }
 
 // newBot returns the Discord bot for the configured servers.
 func (m *Main) newBot() (*bot.Bot, error) {
 	d := m.Config.Discord
-	cfg := bot.Config{Token: d.Token, APIURL: d.APIURL, LinkVerification: d.LinkVerification, OutboxKeep: d.OutboxKeep, Version: version()}
+	cfg := bot.Config{Token: d.Token, APIURL: d.APIURL, LinkVerification: d.LinkVerification, OutboxKeep: d.OutboxKeep, Version: version(),
+		Timing: m.timing, CommandLog: m.commandLog}
 	for _, g := range d.CommandGuilds {
 		cfg.CommandGuilds = append(cfg.CommandGuilds, string(g))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"killfeed/bot"
+	"killfeed/cmdlog"
 	"killfeed/config"
 	"killfeed/stats"
 	"killfeed/storage"
@@ -43,7 +47,17 @@ func loadConfig(path string) (config.Config, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return cfg, fmt.Errorf("%w (pass -config, or copy config.toml from the project and edit it)", err)
 	}
-	return cfg, err
+	if err != nil {
+		return cfg, err
+	}
+	// The names of [timing] slow_steps are the bot's commands.
+	names := bot.CommandNames()
+	for k := range cfg.Timing.SlowSteps {
+		if k != "ingest" && k != "post" && !slices.Contains(names, k) && !slices.Contains(names, strings.TrimSuffix(k, " autocomplete")) {
+			return cfg, fmt.Errorf("load config %q: config: timing.slow_steps.%s is not a command: use a command's name (%s), \"ingest\" or \"post\"", path, k, strings.Join(names, ", "))
+		}
+	}
+	return cfg, nil
 }
 
 // runBot runs the bot: every configured server's logs, live, until ctx is
@@ -316,4 +330,82 @@ func runLeaderboard(_ context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%4d. %8s  %s\n", e.Rank, v, e.Name)
 	}
 	return nil
+}
+
+// runCommands lists or sums up the command log.
+func runCommands(_ context.Context, args []string, stdout io.Writer) error {
+	var c commonFlags
+	fs := newFlagSet("commands", "commands [-config F] [-since 24h] [-list] [-json]", &c, false)
+	since := fs.Duration("since", 24*time.Hour, "how far back, like 1h, 24h or 720h (30 days)")
+	list := fs.Bool("list", false, "list each command instead of the summary")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("commands: unexpected argument %q", fs.Arg(0))
+	}
+	if *since <= 0 {
+		return fmt.Errorf("-since %s: use a positive duration like 24h", *since)
+	}
+	cfg, err := loadConfig(c.config)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.Storage.Path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no database at %s yet: run \"killfeed run\" first", cfg.Storage.Path)
+	}
+	db, err := storage.Open(cfg.Storage.Path, storage.Options{ReadOnly: true, MaxSize: maxMapSize})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	from := time.Now().Add(-*since)
+	if *list {
+		return listCommands(db, from, *asJSON, stdout)
+	}
+	sum := cmdlog.NewBuilder(from)
+	if err := db.Commands(from, func(e storage.CommandEntry) error {
+		sum.Add(e)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if *asJSON {
+		return sum.Summary().WriteJSON(stdout)
+	}
+	return sum.Summary().WriteText(stdout)
+}
+
+// listCommands prints each command since from: a line each, or JSON lines.
+func listCommands(db *storage.DB, from time.Time, asJSON bool, stdout io.Writer) error {
+	w := bufio.NewWriter(stdout)
+	enc := json.NewEncoder(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	n := 0
+	err := db.Commands(from, func(e storage.CommandEntry) error {
+		n++
+		if asJSON {
+			return enc.Encode(e)
+		}
+		cmd := "/" + e.Command
+		if e.Options != "" {
+			cmd += " " + e.Options
+		}
+		// What members typed is shown, never run by the terminal.
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s (%s)\t%s\t%s\t%s\n", e.Time.UTC().Format(time.DateTime), e.Guild, e.Channel,
+			clean(e.UserName), e.UserID, clean(cmd), e.Outcome, e.Handler.Round(time.Microsecond))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !asJSON {
+		if n == 0 {
+			fmt.Fprintf(tw, "No commands since %s UTC.\n", from.UTC().Format(time.DateTime))
+		}
+		tw.Flush()
+	}
+	return w.Flush()
 }

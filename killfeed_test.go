@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,6 +124,12 @@ func TestKillfeedPosting(t *testing.T) {
 	}
 	for _, r := range fake.RequestsTo("POST", "/channels/*/messages") {
 		noMentions(t, "POST "+r.Route, r.Body)
+	}
+	// /status counts the messages sent and the 429s.
+	status := callbackText(t, b.ask(discordtest.InteractionSpec{GuildID: guildA, ChannelID: channelA, Command: "status"}))
+	if m := regexp.MustCompile(`Killfeed: \*\*([0-9,]+)\*\* messages sent · 0 waiting · ([0-9]+) rate limits`).FindStringSubmatch(status); m == nil ||
+		m[1] != strconv.Itoa(len(fake.Messages(channelKills))) || m[2] == "0" {
+		t.Errorf("/status: %q, want the %d messages sent, none waiting, and the 429s", status, len(fake.Messages(channelKills)))
 	}
 
 	// Discord is down for a while: the kills are read and stored meanwhile,

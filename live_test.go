@@ -144,6 +144,11 @@ func TestCommittedConfig(t *testing.T) {
 	if d := config.DefaultConfig().Discord; cfg.Discord.OutboxKeep != d.OutboxKeep || cfg.Discord.LinkVerification != d.LinkVerification || cfg.Discord.APIURL != d.APIURL {
 		t.Errorf("config.toml [discord]: %#v, want the defaults", cfg.Discord)
 	}
+	def := config.DefaultConfig()
+	if !reflect.DeepEqual(cfg.CommandLog, def.CommandLog) || !reflect.DeepEqual(cfg.Timing, def.Timing) || !reflect.DeepEqual(cfg.HTTP, def.HTTP) {
+		t.Errorf("config.toml [command_log] [timing] [http]:\n got %+v %+v %+v\nwant the defaults %+v %+v %+v",
+			cfg.CommandLog, cfg.Timing, cfg.HTTP, def.CommandLog, def.Timing, def.HTTP)
+	}
 }
 
 // The demo writes history the first time, then lines as time passes, and

@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runStats(ctx, args, stdout)
 	case "leaderboard":
 		return runLeaderboard(ctx, args, stdout)
+	case "commands":
+		return runCommands(ctx, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -56,6 +58,7 @@ Usage:
   killfeed import -guild G -server S FILE...  backfill killfeed CSV files, in order
   killfeed stats -guild G -server S [-period all|season|day|week|month] [-at RFC3339] [-json] PLAYER
   killfeed leaderboard -guild G -server S [-metric kills] [-period all] [-limit 10] [-json]
+  killfeed commands [-since 24h] [-list] [-json]   the commands answered: calls, errors, p50/p99 time
 
 Every command takes -config (default config.toml). Run "killfeed COMMAND -h" for its flags.
 `

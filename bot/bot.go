@@ -19,10 +19,12 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"killfeed/cmdlog"
 	"killfeed/config"
 	"killfeed/embed"
 	"killfeed/stats"
 	"killfeed/storage"
+	"killfeed/timing"
 )
 
 // Config is what the bot needs from config.toml.
@@ -38,6 +40,10 @@ type Config struct {
 	// dropped (default 24h).
 	OutboxKeep time.Duration
 	Version    string
+	// Timing times each command and killfeed message; nil times nothing.
+	Timing *timing.Tracker
+	// CommandLog records each command answered; nil records nothing.
+	CommandLog *cmdlog.Log
 }
 
 // Server is one game server as the commands see it.
@@ -73,7 +79,9 @@ type Bot struct {
 	// instance tells this bot's messages from another's with the same
 	// token in message nonces: random, kept in the database.
 	instance string
-	opened   atomic.Bool // Run has connected the session at least once
+	opened   atomic.Bool  // Run has connected the session at least once
+	failed   atomic.Int64 // commands the bot failed to answer (outcomes error and failed)
+	gateway  gateway
 
 	mu       sync.RWMutex
 	links    map[string]map[string]storage.Link    // guild → character id → link
@@ -167,6 +175,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	s := b.session
 	s.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) { b.onReady(ctx, s, r) })
 	s.AddHandler(b.onInteraction)
+	s.AddHandler(func(*discordgo.Session, *discordgo.Connect) { b.gateway.set(true, time.Now()) })
+	s.AddHandler(func(*discordgo.Session, *discordgo.Disconnect) { b.gateway.set(false, time.Now()) })
 	defer b.close()
 	// The outbox is drained from the start, Discord reachable or not: a
 	// channel that cannot post retries on its own.
@@ -194,6 +204,46 @@ func (b *Bot) Run(ctx context.Context) error {
 			b.expireLinks()
 		}
 	}
+}
+
+// gateway is the state of the connection to Discord's gateway.
+type gateway struct {
+	mu    sync.Mutex
+	up    bool
+	since time.Time // when up last changed; zero: never connected
+}
+
+func (g *gateway) set(up bool, at time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.up != up || g.since.IsZero() {
+		g.up, g.since = up, at
+	}
+}
+
+func (g *gateway) get() (bool, time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.up, g.since
+}
+
+// Figures returns the bot's own figures since it started: its Discord
+// connection, the commands answered, the killfeed posted and the command
+// log.
+func (b *Bot) Figures() embed.Figures {
+	var f embed.Figures
+	f.Online, f.Since = b.gateway.get()
+	f.Commands = b.cfg.Timing.Counts(timing.Command)
+	f.Failed = b.failed.Load()
+	if n, err := b.db.OutboxLen(); err == nil {
+		f.Waiting = n
+	}
+	f.Sent, f.RateLimited = b.poster.sent.Load(), b.poster.rateLimited.Load()
+	if l := b.cfg.CommandLog; l != nil {
+		c := l.Figures()
+		f.Logged, f.LogDropped, f.LogFailing = c.Stored, c.Dropped, c.Failing
+	}
+	return f
 }
 
 // discordgo logs through a package variable: its messages go to the log
@@ -231,18 +281,20 @@ func (b *Bot) close() {
 	b.later.Wait()
 }
 
-// goLater runs fn in the background unless the bot is closing.
-func (b *Bot) goLater(fn func()) {
+// goLater runs fn in the background unless the bot is closing, and says
+// whether it does.
+func (b *Bot) goLater(fn func()) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closing {
-		return
+		return false
 	}
 	b.later.Add(1)
 	go func() {
 		defer b.later.Done()
 		fn()
 	}()
+	return true
 }
 
 // onReady registers the commands if they changed since they were last
@@ -331,35 +383,90 @@ func (b *Bot) register(s *discordgo.Session, appID string) error {
 	return b.db.SetMeta(listKey, strings.Join(list, ","))
 }
 
-// onInteraction answers one interaction: the handler reads memory only and
-// its answer is sent at once; slow work (a database write) was deferred by
-// the handler and edits the answer when done.
+// onInteraction answers one interaction through the session.
 func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
-	r := b.Handle(ic.Interaction)
-	if err := s.InteractionRespond(ic.Interaction, r.Response); err != nil {
-		b.log.Error("cannot answer an interaction", "interaction", ic.ID, "err", redact(err))
-		return
-	}
-	if r.Later == nil {
-		return
-	}
-	b.goLater(func() {
-		edit := b.runLater(ic.Interaction, r.Later)
-		if _, err := s.InteractionResponseEdit(ic.Interaction, edit); err != nil {
-			b.log.Error("cannot edit an interaction's answer", "interaction", ic.ID, "err", redact(err))
-		}
+	i := ic.Interaction
+	b.answer(i, func(r *discordgo.InteractionResponse) error {
+		return s.InteractionRespond(i, r)
+	}, func(e *discordgo.WebhookEdit) error {
+		_, err := s.InteractionResponseEdit(i, e)
+		return err
 	})
 }
 
-// runLater runs deferred work; a panic still gives the user an answer.
-func (b *Bot) runLater(i *discordgo.Interaction, later func() *discordgo.MessageEmbed) (edit *discordgo.WebhookEdit) {
+// answer answers an interaction: the handler reads memory only and its
+// answer is sent at once with respond; slow work (a database write) was
+// deferred by the handler and, run in the background, edits the answer.
+// The flow is timed at each step and, once answered, recorded in the
+// command log without waiting for it.
+func (b *Bot) answer(i *discordgo.Interaction, respond func(*discordgo.InteractionResponse) error, edit func(*discordgo.WebhookEdit) error) {
+	f := b.cfg.Timing.Start(timing.Command, "", time.Now())
+	r := b.handle(i, f)
+	f.Mark("rendered")
+	err := respond(r.Response)
+	f.Mark("responded")
+	e := b.entry(i, f, r.outcome)
+	if err != nil {
+		b.log.Error("cannot answer an interaction", "interaction", i.ID, "err", redact(err))
+		e.Outcome = storage.OutcomeFailed
+	}
+	if r.Later == nil || err != nil {
+		b.done(f, e)
+		return
+	}
+	started := b.goLater(func() {
+		edited, ok := b.runLater(i, r.Later)
+		if !ok {
+			e.Outcome = storage.OutcomeError
+		}
+		if err := edit(edited); err != nil {
+			b.log.Error("cannot edit an interaction's answer", "interaction", i.ID, "err", redact(err))
+			e.Outcome = storage.OutcomeFailed
+		}
+		f.Mark("edited")
+		b.done(f, e)
+	})
+	if !started { // shutting down: the deferred work never runs
+		e.Outcome = storage.OutcomeFailed
+		b.done(f, e)
+	}
+}
+
+// done ends a command's flow and records it in the command log.
+func (b *Bot) done(f *timing.Flow, e storage.CommandEntry) {
+	f.Done(e.Outcome)
+	if e.Outcome == storage.OutcomeError || e.Outcome == storage.OutcomeFailed {
+		b.failed.Add(1)
+	}
+	if b.cfg.CommandLog != nil {
+		b.cfg.CommandLog.Add(e)
+	}
+}
+
+// entry is the command log's record of an interaction answered.
+func (b *Bot) entry(i *discordgo.Interaction, f *timing.Flow, outcome string) storage.CommandEntry {
+	e := storage.CommandEntry{Time: time.Now(), Guild: i.GuildID, Channel: i.ChannelID, Outcome: outcome}
+	if u := caller(i); u != nil {
+		e.UserID, e.UserName = u.ID, u.Username
+	}
+	e.Command, e.Options = describe(i)
+	if f != nil {
+		e.Time, e.Handler = f.Started(), f.Took()
+	}
+	return e
+}
+
+// runLater runs deferred work; a panic still gives the user an answer. ok
+// is false when the work failed on the bot's side.
+func (b *Bot) runLater(i *discordgo.Interaction, later func() *discordgo.MessageEmbed) (edit *discordgo.WebhookEdit, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("command failed", "interaction", i.ID, "panic", p)
-			edit = webhookEdit(embed.Error(somethingWrong))
+			edit, ok = webhookEdit(embed.Error(somethingWrong)), false
 		}
 	}()
-	return webhookEdit(later())
+	e := later()
+	return webhookEdit(e), !isSomethingWrong(e)
 }
 
 func webhookEdit(e *discordgo.MessageEmbed) *discordgo.WebhookEdit {

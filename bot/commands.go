@@ -120,3 +120,21 @@ var helpLines = []embed.Command{
 	{Name: "setchannel", Options: "kind channel [server]", Description: "Where posts go (Manage Server)"},
 	{Name: "wipe", Options: "server", Description: "Start a new season (Manage Server)"},
 }
+
+// CommandNames returns the name of every command as the command log and
+// the metrics know it: "stats", "admin link".
+func CommandNames() []string {
+	var names []string
+	for _, c := range Commands() {
+		sub := false
+		for _, o := range c.Options {
+			if o.Type == discordgo.ApplicationCommandOptionSubCommand {
+				names, sub = append(names, c.Name+" "+o.Name), true
+			}
+		}
+		if !sub {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}

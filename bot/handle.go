@@ -12,6 +12,7 @@ import (
 	"killfeed/embed"
 	"killfeed/stats"
 	"killfeed/storage"
+	"killfeed/timing"
 )
 
 // Reply is a handler's answer: the response sent at once and, for slow
@@ -20,31 +21,113 @@ import (
 type Reply struct {
 	Response *discordgo.InteractionResponse
 	Later    func() *discordgo.MessageEmbed
+	outcome  string // for the command log: storage.OutcomeOK when empty
 }
 
 const somethingWrong = "Something went wrong on our side. Please try again in a moment."
 
+// wrong is the answer when the bot failed: "something went wrong".
+func wrong() Reply {
+	r := ephemeral(embed.Error(somethingWrong))
+	r.outcome = storage.OutcomeError
+	return r
+}
+
+// isSomethingWrong reports whether e is the answer of a bot's failure.
+func isSomethingWrong(e *discordgo.MessageEmbed) bool {
+	return e != nil && e.Description == somethingWrongText
+}
+
+var somethingWrongText = embed.Error(somethingWrong).Description
+
+// refuse is the answer to a request the bot cannot take, saying why.
+func refuse(why string) Reply {
+	r := ephemeral(embed.Error(why))
+	r.outcome = storage.OutcomeInvalid
+	return r
+}
+
 // Handle answers an interaction from memory. It never blocks on I/O and
 // never panics: a failing handler gives an ephemeral "something went
 // wrong", and the error is logged with the interaction id.
-func (b *Bot) Handle(i *discordgo.Interaction) (r Reply) {
+func (b *Bot) Handle(i *discordgo.Interaction) Reply {
+	return b.handle(i, nil)
+}
+
+// handle is Handle, marking the steps of the command's flow f.
+func (b *Bot) handle(i *discordgo.Interaction, f *timing.Flow) (r Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("command failed", "interaction", i.ID, "panic", p, "stack", string(debug.Stack()))
-			r = ephemeral(embed.Error(somethingWrong))
+			r = wrong()
 		}
 		setNoMentions(r.Response)
+		if r.outcome == "" {
+			r.outcome = storage.OutcomeOK
+		}
 	}()
+	if f != nil {
+		f.Name, f.Labels = commandName(i), []any{"guild", i.GuildID, "interaction", i.ID}
+	}
 	if i.GuildID == "" {
-		return ephemeral(embed.Error("Use the commands in a Discord server, not in direct messages."))
+		return refuse("Use the commands in a Discord server, not in direct messages.")
 	}
 	switch i.Type {
 	case discordgo.InteractionApplicationCommandAutocomplete:
-		return b.autocomplete(i)
+		return b.autocomplete(i, f)
 	case discordgo.InteractionApplicationCommand:
-		return b.command(i)
+		return b.command(i, f)
 	}
-	return ephemeral(embed.Error("This kind of interaction is not supported."))
+	return refuse("This kind of interaction is not supported.")
+}
+
+// commandName names an interaction's command for the command log and the
+// metrics: "stats", "admin link", "stats autocomplete".
+func commandName(i *discordgo.Interaction) string {
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
+	default:
+		return "other"
+	}
+	data := i.ApplicationCommandData()
+	name := data.Name
+	for opts := data.Options; len(opts) > 0; {
+		o := opts[0]
+		if o.Type != discordgo.ApplicationCommandOptionSubCommand && o.Type != discordgo.ApplicationCommandOptionSubCommandGroup {
+			break
+		}
+		name += " " + o.Name
+		opts = o.Options
+	}
+	if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
+		name += " autocomplete"
+	}
+	return name
+}
+
+// describe returns an interaction's command name and its options as
+// "name=value" pairs in name order, for the command log.
+func describe(i *discordgo.Interaction) (name, opts string) {
+	name = commandName(i)
+	if name == "other" {
+		return name, ""
+	}
+	o := flatten(i.ApplicationCommandData().Options)
+	keys := make([]string, 0, len(o.m))
+	for k := range o.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(clip(fmt.Sprint(o.m[k].Value), 100))
+	}
+	return name, b.String()
 }
 
 func setNoMentions(r *discordgo.InteractionResponse) {
@@ -58,9 +141,10 @@ type userError string
 
 func (e userError) Error() string { return string(e) }
 
-func (b *Bot) command(i *discordgo.Interaction) Reply {
+func (b *Bot) command(i *discordgo.Interaction, f *timing.Flow) Reply {
 	data := i.ApplicationCommandData()
 	o := flatten(data.Options)
+	o.flow = f
 	var (
 		r   Reply
 		err error
@@ -86,7 +170,7 @@ func (b *Bot) command(i *discordgo.Interaction) Reply {
 		r = public(embed.Help(helpLines))
 	case "admin link", "admin unlink", "setchannel", "wipe":
 		if !isAdmin(i) {
-			return ephemeral(embed.Error("This command needs the Manage Server permission."))
+			return refuse("This command needs the Manage Server permission.")
 		}
 		switch name {
 		case "admin link":
@@ -104,10 +188,10 @@ func (b *Bot) command(i *discordgo.Interaction) Reply {
 	var ue userError
 	switch {
 	case errors.As(err, &ue):
-		return ephemeral(embed.Error(string(ue)))
+		return refuse(string(ue))
 	case err != nil:
 		b.log.Error("command failed", "interaction", i.ID, "command", data.Name, "err", err)
-		return ephemeral(embed.Error(somethingWrong))
+		return wrong()
 	}
 	return r
 }
@@ -118,8 +202,9 @@ func isAdmin(i *discordgo.Interaction) bool {
 
 // options are a command's options by name, with the subcommand's name.
 type options struct {
-	sub string // " list", " link"...: the subcommand, with a space
-	m   map[string]*discordgo.ApplicationCommandInteractionDataOption
+	sub  string // " list", " link"...: the subcommand, with a space
+	m    map[string]*discordgo.ApplicationCommandInteractionDataOption
+	flow *timing.Flow // the command's flow, marked "resolved" and "gathered" (nil: untimed)
 }
 
 func flatten(list []*discordgo.ApplicationCommandInteractionDataOption) options {
@@ -272,6 +357,7 @@ func (b *Bot) stats(i *discordgo.Interaction, o options) (Reply, error) {
 	}
 	now := b.Now()
 	period := b.period(o, srv)
+	o.flow.Mark("resolved")
 	st, err := srv.Index.Stats(q, period, now)
 	if errors.Is(err, stats.ErrNoPlayer) {
 		return Reply{}, noPlayer(shown, srv)
@@ -283,6 +369,7 @@ func (b *Bot) stats(i *discordgo.Interaction, o options) (Reply, error) {
 	if srv.Sessions != nil {
 		p.Playtime = srv.Sessions.Playtime(st.ID, now)
 	}
+	o.flow.Mark("gathered")
 	return public(embed.Stats(p)), nil
 }
 
@@ -308,7 +395,9 @@ func (b *Bot) leaderboard(i *discordgo.Interaction, o options) (Reply, error) {
 	}
 	now := b.Now()
 	period := b.period(o, srv)
+	o.flow.Mark("resolved")
 	entries := srv.Index.Leaderboard(metric, period, now, limit)
+	o.flow.Mark("gathered")
 	return public(embed.Leaderboard(embed.Board{Metric: metric, Period: period, Entries: entries, Server: srv.Name, At: now})), nil
 }
 
@@ -319,6 +408,7 @@ func (b *Bot) compare(i *discordgo.Interaction, o options) (Reply, error) {
 		return Reply{}, err
 	}
 	now, period := b.Now(), b.period(o, srv)
+	o.flow.Mark("resolved")
 	a, err := srv.Index.Stats(qa, period, now)
 	if errors.Is(err, stats.ErrNoPlayer) {
 		return Reply{}, noPlayer(qa, srv)
@@ -340,6 +430,7 @@ func (b *Bot) compare(i *discordgo.Interaction, o options) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
+	o.flow.Mark("gathered")
 	return public(embed.Compare(embed.Versus{A: a, B: c, AKilledB: ab, BKilledA: ba, Period: period, Server: srv.Name, At: now})), nil
 }
 
@@ -369,7 +460,8 @@ func (b *Bot) serverList(i *discordgo.Interaction) (Reply, error) {
 }
 
 func (b *Bot) status(i *discordgo.Interaction) (Reply, error) {
-	h := embed.Health{Version: b.cfg.Version, Uptime: b.Now().Sub(b.started), At: b.Now()}
+	fig := b.Figures()
+	h := embed.Health{Version: b.cfg.Version, Uptime: b.Now().Sub(b.started), At: b.Now(), Bot: &fig}
 	for _, s := range b.servers[i.GuildID] {
 		src := embed.Source{Server: s.Name}
 		if s.Status != nil {
@@ -449,9 +541,10 @@ func (b *Bot) setSetting(guild, key, value string) error {
 
 // autocomplete offers up to 25 choices for the focused option, from memory
 // and from this guild only.
-func (b *Bot) autocomplete(i *discordgo.Interaction) Reply {
+func (b *Bot) autocomplete(i *discordgo.Interaction, f *timing.Flow) Reply {
 	data := i.ApplicationCommandData()
 	o := flatten(data.Options)
+	f.Mark("resolved")
 	name, prefix := o.focused()
 	var choices []*discordgo.ApplicationCommandOptionChoice
 	add := func(label, value string) {
@@ -497,6 +590,7 @@ func (b *Bot) autocomplete(i *discordgo.Interaction) Reply {
 			}
 		}
 	}
+	f.Mark("gathered")
 	if choices == nil {
 		choices = []*discordgo.ApplicationCommandOptionChoice{}
 	}

@@ -17,6 +17,7 @@ import (
 	"killfeed/parser"
 	"killfeed/stats"
 	"killfeed/storage"
+	"killfeed/timing"
 )
 
 // poster drains the outbox into the channels set with /setchannel: one
@@ -45,6 +46,9 @@ type poster struct {
 	// it wait, so that a kill is not rendered before its streak and KDR
 	// are known.
 	visible atomic.Uint64
+
+	sent        atomic.Int64 // messages Discord accepted
+	rateLimited atomic.Int64 // sends Discord answered with 429
 }
 
 // seen raises the visible watermark to the posts of batches the indexes
@@ -355,12 +359,15 @@ func (p *poster) work(ctx context.Context, d *dest) {
 		}
 		batch = batch[:due]
 
+		f := p.b.cfg.Timing.Start(timing.Post, d.channel, time.Now())
 		embeds := make([]*discordgo.MessageEmbed, len(batch))
 		for i := range batch {
 			embeds[i] = p.b.render(&batch[i])
 		}
 		group := embed.Group(embeds)[0]
+		f.Mark("rendered")
 		n, err := p.b.post(ctx, d.channel, nonce, group)
+		f.Mark("sent")
 		var rl *discordgo.RateLimitError
 		var re *discordgo.RESTError
 		code, status := 0, 0
@@ -383,6 +390,9 @@ func (p *poster) work(ctx context.Context, d *dest) {
 				stop()
 				return
 			}
+			f.Mark("stored")
+			f.Done("sent")
+			p.sent.Add(1)
 			p.mu.Lock()
 			d.queue, d.single = d.queue[n:], false
 			for _, k := range keys {
@@ -394,6 +404,8 @@ func (p *poster) work(ctx context.Context, d *dest) {
 			stop()
 			return
 		case errors.As(err, &rl):
+			f.Done("rate limited")
+			p.rateLimited.Add(1)
 			p.b.log.Info("rate limited: this channel waits", "channel", d.channel, "retry after", rl.RetryAfter)
 			sleep(ctx, rl.RetryAfter)
 		case status == http.StatusForbidden || code == 10003 || code == 50001 || code == 50013:
@@ -430,6 +442,7 @@ func (p *poster) work(ctx context.Context, d *dest) {
 			d.queue, d.single = d.queue[1:], false
 			p.mu.Unlock()
 		default:
+			f.Done("error")
 			p.b.log.Warn("cannot post: retrying", "channel", d.channel, "in", backoff, "err", redact(err))
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, postMaxBackoff)

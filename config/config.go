@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zone names must work on hosts without a zone database
@@ -28,9 +30,46 @@ type ServerID string
 
 // Config is the whole of config.toml.
 type Config struct {
-	Storage Storage  `toml:"storage"`
-	Discord Discord  `toml:"discord"`
-	Servers []Server `toml:"servers"`
+	Storage    Storage    `toml:"storage"`
+	Discord    Discord    `toml:"discord"`
+	CommandLog CommandLog `toml:"command_log"`
+	Timing     Timing     `toml:"timing"`
+	HTTP       HTTP       `toml:"http"`
+	Servers    []Server   `toml:"servers"`
+}
+
+// CommandLog is the record of every command the bot answered, for
+// `killfeed commands`.
+type CommandLog struct {
+	// KeepDays is how many days a record is kept (default 90); 0 records
+	// nothing.
+	KeepDays int `toml:"keep_days"`
+}
+
+// Timing sets when a step of a flow is slow enough to log a warning with
+// the time of each step: a command's (resolved, gathered, rendered,
+// responded), an ingest batch's (read, committed, indexed) or a killfeed
+// message's (rendered, sent, stored).
+type Timing struct {
+	// SlowStep applies to every flow without a threshold of its own
+	// (default 100ms).
+	SlowStep time.Duration `toml:"slow_step"`
+	// SlowSteps holds thresholds by command name ("leaderboard", "admin
+	// link") or for "ingest" and "post" (default 1s each).
+	SlowSteps map[string]time.Duration `toml:"slow_steps"`
+}
+
+// HTTP is the optional HTTP listener for /metrics (Prometheus) and
+// /healthz.
+type HTTP struct {
+	// Addr is where to listen: empty (the default) serves nothing; a port
+	// alone ("9090" or ":9090") listens on 127.0.0.1 only; "0.0.0.0:9090"
+	// on every interface. ParseConfig turns a port alone into
+	// "127.0.0.1:PORT".
+	Addr string `toml:"addr"`
+	// StaleAfter is how long a log source may go without a successful read
+	// before /healthz fails (default 2m).
+	StaleAfter time.Duration `toml:"stale_after"`
 }
 
 // Storage says where the bot keeps its data.
@@ -191,8 +230,13 @@ const (
 // database in "killfeed.db", the public Discord API and no servers.
 func DefaultConfig() Config {
 	return Config{
-		Storage: Storage{Path: defaultStoragePath},
-		Discord: Discord{APIURL: defaultAPIURL, LinkVerification: "relocation", OutboxKeep: 24 * time.Hour},
+		Storage:    Storage{Path: defaultStoragePath},
+		Discord:    Discord{APIURL: defaultAPIURL, LinkVerification: "relocation", OutboxKeep: 24 * time.Hour},
+		CommandLog: CommandLog{KeepDays: 90},
+		Timing: Timing{SlowStep: 100 * time.Millisecond, SlowSteps: map[string]time.Duration{
+			"ingest": time.Second, "post": time.Second,
+		}},
+		HTTP: HTTP{StaleAfter: 2 * time.Minute},
 	}
 }
 
@@ -516,6 +560,32 @@ func checkTypes(m map[string]any) []error {
 			}
 		}
 	}
+	if t := table("command_log"); t != nil {
+		if v, ok := t["keep_days"]; ok {
+			if n, ok := v.(int64); !ok || n < 0 {
+				errs = append(errs, errors.New("config: command_log.keep_days must be a whole number of days, like 90 (no quotes), or 0 to record no commands"))
+				delete(t, "keep_days")
+			}
+		}
+	}
+	if t := table("timing"); t != nil {
+		errs = append(errs, checkDurations("timing.", t, "slow_step")...)
+		if v, ok := t["slow_steps"]; ok {
+			st, ok := v.(map[string]any)
+			if !ok {
+				errs = append(errs, fmt.Errorf(`config: timing.slow_steps is %s, not a table: write it like slow_steps = { leaderboard = "250ms", post = "2s" }`, typeName(v)))
+				delete(t, "slow_steps")
+			} else {
+				for k := range st {
+					errs = append(errs, checkDurations("timing.slow_steps.", st, k)...)
+				}
+			}
+		}
+	}
+	if t := table("http"); t != nil {
+		errs = append(errs, checkStrings("http.", t, "addr")...)
+		errs = append(errs, checkDurations("http.", t, "stale_after")...)
+	}
 	if v, ok := m["servers"]; ok {
 		var entries []map[string]any
 		switch v := v.(type) {
@@ -696,6 +766,20 @@ func (c *Config) validate() []error {
 	case "relocation", "none":
 	default:
 		bad(`discord.link_verification %q is not known: use "relocation" (the player respawns from the menu to prove the character is theirs) or "none"`, c.Discord.LinkVerification)
+	}
+
+	if a := strings.TrimSpace(c.HTTP.Addr); a != "" {
+		if !strings.Contains(a, ":") {
+			a = ":" + a
+		}
+		if strings.HasPrefix(a, ":") {
+			a = "127.0.0.1" + a // a port alone: this machine only
+		}
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 || host == "" {
+			bad(`http.addr %q is not a port or host:port: use "9090" (this machine only), "0.0.0.0:9090" (every interface), or leave it empty to serve nothing`, c.HTTP.Addr)
+		}
+		c.HTTP.Addr = a
 	}
 
 	type key struct {

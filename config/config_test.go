@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 )
 
@@ -222,6 +224,26 @@ func TestParseConfigErrors(t *testing.T) {
 			want: []string{`unknown key "storage.pth"`},
 		},
 		{
+			name: "keep_days not a number",
+			text: "[command_log]\nkeep_days = \"90\"\n",
+			want: []string{"command_log.keep_days must be a whole number of days"},
+		},
+		{
+			name: "slow step not a duration",
+			text: "[timing]\nslow_step = \"fast\"\nslow_steps = { leaderboard = 250 }\n",
+			want: []string{"timing.slow_step must be a positive duration", "timing.slow_steps.leaderboard must be a positive duration"},
+		},
+		{
+			name: "http addr not a port",
+			text: "[http]\naddr = \"localhost:http-alt\"\n",
+			want: []string{`http.addr "localhost:http-alt" is not a port or host:port`},
+		},
+		{
+			name: "unknown http key",
+			text: "[http]\nadr = \":9090\"\n",
+			want: []string{`unknown key "http.adr"`, `"http.addr"`},
+		},
+		{
 			name: "syntax error",
 			text: "[storage]\npath = \"x.db\"\nthis is not toml\n",
 			want: []string{"line 3"},
@@ -375,6 +397,35 @@ func checkErrorStyle(t *testing.T, msg string) {
 		if strings.HasSuffix(line, ".") {
 			t.Errorf("got error line %q, want no trailing period", line)
 		}
+	}
+}
+
+// The optional tables: defaults merged with what is set, and an address
+// given as a port alone listens on this machine only.
+func TestObservabilityConfig(t *testing.T) {
+	cfg, err := parse(t, "[command_log]\nkeep_days = 7\n[timing]\nslow_steps = { leaderboard = \"250ms\" }\n[http]\naddr = \"9090\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CommandLog.KeepDays != 7 {
+		t.Errorf("keep_days = %d, want 7", cfg.CommandLog.KeepDays)
+	}
+	want := map[string]time.Duration{"leaderboard": 250 * time.Millisecond, "ingest": time.Second, "post": time.Second}
+	if !reflect.DeepEqual(cfg.Timing.SlowSteps, want) || cfg.Timing.SlowStep != 100*time.Millisecond {
+		t.Errorf("timing = %+v, want slow_step 100ms and slow_steps %v", cfg.Timing, want)
+	}
+	if cfg.HTTP.Addr != "127.0.0.1:9090" || cfg.HTTP.StaleAfter != 2*time.Minute {
+		t.Errorf("http = %+v, want addr 127.0.0.1:9090 and stale_after 2m", cfg.HTTP)
+	}
+	for in, want := range map[string]string{":9100": "127.0.0.1:9100", "0.0.0.0:9100": "0.0.0.0:9100", "[::1]:9100": "[::1]:9100", "": ""} {
+		cfg, err := parse(t, "[http]\naddr = \""+in+"\"\n")
+		if err != nil || cfg.HTTP.Addr != want {
+			t.Errorf("http.addr %q = %q (%v), want %q", in, cfg.HTTP.Addr, err, want)
+		}
+	}
+	// The defaults of one parse are not another's.
+	if d := DefaultConfig().Timing.SlowSteps; len(d) != 2 {
+		t.Errorf("DefaultConfig().Timing.SlowSteps = %v after parsing, want ingest and post only", d)
 	}
 }
 

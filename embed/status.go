@@ -13,6 +13,24 @@ type Health struct {
 	Uptime  time.Duration
 	Sources []Source
 	At      time.Time // when the state was read: the embed's timestamp
+	// Bot holds the figures of the whole bot; nil leaves them out.
+	Bot *Figures
+}
+
+// Figures are the bot's own state since it started: its Discord
+// connection, the commands it answered, the killfeed it posted and the
+// command log. /status, the console and /metrics show the same.
+type Figures struct {
+	Online      bool      // connected to Discord's gateway
+	Since       time.Time // when Online last changed; zero: never connected
+	Commands    [4]int64  // commands answered, by class: FAST, OK, SLOW, CRITICAL
+	Failed      int64     // commands the bot failed to answer
+	Waiting     int       // killfeed posts waiting for Discord
+	Sent        int64     // killfeed messages sent
+	RateLimited int64     // killfeed sends Discord answered with 429
+	Logged      int64     // commands stored in the command log
+	LogDropped  int64     // commands the command log had no room for
+	LogFailing  bool      // the command log cannot write to the database now
 }
 
 // Source is the state of one game server's log source.
@@ -55,16 +73,22 @@ func Status(h Health) *discordgo.MessageEmbed {
 		head = append(head, "No servers configured.")
 	}
 	e.Description = strings.Join(head, " · ")
+	if h.Bot != nil {
+		e.Fields = append(e.Fields, figuresField(h.Bot))
+		if !h.Bot.Online {
+			e.Color = ColorError
+		}
+	}
 	for _, s := range h.Sources {
 		if !s.Connected {
 			e.Color = ColorError
 		}
 	}
-	total := Len(e)
+	total, limit := Len(e), maxSources-len(e.Fields)
 	for i := range h.Sources {
 		f := sourceField(&h.Sources[i])
 		n := runes(f.Name) + runes(f.Value)
-		if i == maxSources || total+n > MaxTotal-moreReserve {
+		if i == limit || total+n > MaxTotal-moreReserve {
 			more := len(h.Sources) - i
 			e.Fields = append(e.Fields, field("…", plural(more, "more server", "more servers"), false))
 			break
@@ -73,6 +97,29 @@ func Status(h Health) *discordgo.MessageEmbed {
 		total += n
 	}
 	return Fit(e)
+}
+
+// figuresField shows the bot's own figures.
+func figuresField(f *Figures) *discordgo.MessageEmbedField {
+	dot, state := "🟢", "Discord connected"
+	if !f.Online {
+		dot, state = "🔴", "Discord not connected"
+	}
+	if !f.Since.IsZero() {
+		state += " since " + relative(f.Since, 'R')
+	}
+	answered := f.Commands[0] + f.Commands[1] + f.Commands[2] + f.Commands[3]
+	lines := []string{
+		state,
+		"**" + thousands(answered) + "** commands answered: " + thousands(f.Commands[0]) + " fast · " + thousands(f.Commands[1]) + " ok · " +
+			thousands(f.Commands[2]) + " slow · " + thousands(f.Commands[3]) + " critical · " + thousands(f.Failed) + " failed",
+		"Killfeed: **" + thousands(f.Sent) + "** messages sent · " + thousands(int64(f.Waiting)) + " waiting · " + plural(int(f.RateLimited), "rate limit", "rate limits"),
+		"Command log: " + thousands(f.Logged) + " stored · " + thousands(f.LogDropped) + " dropped",
+	}
+	if f.LogFailing {
+		lines[3] += " · cannot write (the bot's log says why)"
+	}
+	return field(dot+" This bot", strings.Join(lines, "\n"), false)
 }
 
 func sourceField(s *Source) *discordgo.MessageEmbedField {

@@ -89,6 +89,7 @@ func Read(ctx context.Context, src *Source, lines Lines) (Result, error) {
 		res.Malformed += b.Malformed
 	}
 	for {
+		read := time.Now()
 		l, err := lines.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -99,6 +100,7 @@ func Read(ctx context.Context, src *Source, lines Lines) (Result, error) {
 		for _, part := range src.split(l) {
 			b := Parse(part, src.Loc, src.ServerLog)
 			b.Scope, b.Source, b.Committed = src.Scope, src.Name, committed
+			b.ReadAt, b.ParsedAt = read, time.Now()
 			b.Backfill = src.Backfill || src.Horizon != nil && src.before(part.Cursor)
 			if src.Horizon != nil && src.NewHorizon {
 				b.Horizon, src.NewHorizon = src.Horizon, false

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -37,6 +38,10 @@ type Batch struct {
 	// Committed, if set, is called by the Writer once the batch is durable
 	// and AfterCommit has seen it.
 	Committed func(*Batch)
+	// ReadAt is when the reading of the batch's lines began and ParsedAt
+	// when they were parsed; the Writer sets CommittedAt once they are
+	// durable. They time the batch's flow.
+	ReadAt, ParsedAt, CommittedAt time.Time
 
 	// Set by Commit.
 	Added       []Record       // the killfeed events that were new, in batch order

@@ -1,7 +1,8 @@
 // Package storage owns the bbolt database: killfeed and server log events,
 // source cursors and per-server counters, all under
 // guild/<guild id>/server/<server id>; the guild's links and settings beside
-// them; and the outbox of posts waiting for Discord.
+// them; the outbox of posts waiting for Discord; and the command log, one
+// record per interaction answered, for the operator (see commandlog.go).
 //
 // Exactly once: Commit writes a batch's events, its source's cursor, its
 // counters and the posts its new events cause (none for history) in one

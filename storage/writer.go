@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrWriterStopped is returned by Submit and Flush once the writer's Run
@@ -149,6 +150,10 @@ more:
 	}
 	if len(t.batches) > 0 {
 		t.err = w.db.Commit(t.batches...)
+		now := time.Now()
+		for _, b := range t.batches {
+			b.CommittedAt = now
+		}
 	}
 	after <- t
 	return t.err
