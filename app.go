@@ -64,9 +64,10 @@ type Main struct {
 	timing *timing.Tracker
 	// commandLog records the commands answered, while Run runs the bot.
 	commandLog *cmdlog.Log
-	// StatusEvery is how often Run prints a status line (default 10m).
-	StatusEvery time.Duration
 }
+
+// statusEvery is how often Run prints a status line.
+const statusEvery = 10 * time.Minute
 
 // setSources records a server's running sources, for status.
 func (m *Main) setSources(sc storage.Scope, srcs []*source.Source) {
@@ -103,7 +104,7 @@ func scope(s *config.Server) storage.Scope {
 // starts the writer.
 func (m *Main) Open() error {
 	m.started = time.Now()
-	m.timing = timing.New(m.Log, m.Config.Timing.SlowStep, m.Config.Timing.SlowSteps)
+	m.timing = timing.New(m.Log, m.Config.Timing.SlowStep, m.Config.Timing.SlowNetwork, m.Config.Timing.SlowSteps)
 	db, err := storage.Open(m.Config.Storage.Path, storage.Options{MaxSize: maxMapSize})
 	if err != nil {
 		return err
@@ -346,16 +347,17 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// The command log outlives the bot: it writes what the bot's last
 	// answers added.
-	logDone := make(chan error, 1)
+	stopLog := func() {}
 	if l := m.commandLog; l != nil {
 		lctx, stop := context.WithCancel(context.Background())
-		go func() { logDone <- l.Run(lctx) }()
-		defer func() {
+		done := make(chan error, 1)
+		go func() { done <- l.Run(lctx) }()
+		stopLog = func() {
 			stop()
-			if err := <-logDone; err != nil {
+			if err := <-done; err != nil {
 				m.Log.Error("command log", "err", err)
 			}
-		}()
+		}
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
@@ -363,11 +365,7 @@ func (m *Main) Run(ctx context.Context) error {
 		g.Go(func() error { return m.serveHTTP(ctx, ln) })
 	}
 	g.Go(func() error {
-		every := m.StatusEvery
-		if every <= 0 {
-			every = 10 * time.Minute
-		}
-		t := time.NewTicker(every)
+		t := time.NewTicker(statusEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -403,6 +401,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	err := g.Wait()
 	m.console.Store(false)
+	stopLog()
 	if err == nil {
 		m.printf("%s\nStopped.\n", statusLine(m.health()))
 	}

@@ -8,6 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -332,8 +335,10 @@ func runLeaderboard(_ context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// runCommands lists or sums up the command log.
-func runCommands(_ context.Context, args []string, stdout io.Writer) error {
+// runCommands lists or sums up the command log. While the bot runs it
+// holds the database: the command log is then asked of the bot, at its
+// [http] addr.
+func runCommands(ctx context.Context, args []string, stdout io.Writer) error {
 	var c commonFlags
 	fs := newFlagSet("commands", "commands [-config F] [-since 24h] [-list] [-json]", &c, false)
 	since := fs.Duration("since", 24*time.Hour, "how far back, like 1h, 24h or 720h (30 days)")
@@ -357,32 +362,73 @@ func runCommands(_ context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("no database at %s yet: run \"killfeed run\" first", cfg.Storage.Path)
 	}
 	db, err := storage.Open(cfg.Storage.Path, storage.Options{ReadOnly: true, MaxSize: maxMapSize})
+	if errors.Is(err, storage.ErrLocked) {
+		if cfg.HTTP.Addr == "" {
+			return errors.New("the bot is running and holds the database: stop it, or set [http] addr so that this command can ask the bot")
+		}
+		return askCommands(ctx, cfg.HTTP.Addr, *since, *list, *asJSON, stdout)
+	}
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	from := time.Now().Add(-*since)
-	if *list {
-		return listCommands(db, from, *asJSON, stdout)
-	}
-	sum := cmdlog.NewBuilder(from)
-	if err := db.Commands(from, func(e storage.CommandEntry) error {
-		sum.Add(e)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if *asJSON {
-		return sum.Summary().WriteJSON(stdout)
-	}
-	return sum.Summary().WriteText(stdout)
+	return writeCommands(stdout, db, time.Now().Add(-*since), *list, *asJSON)
 }
 
-// listCommands prints each command since from: a line each, or JSON lines.
-func listCommands(db *storage.DB, from time.Time, asJSON bool, stdout io.Writer) error {
-	w := bufio.NewWriter(stdout)
-	enc := json.NewEncoder(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// askCommands gets the command log from the running bot at addr.
+func askCommands(ctx context.Context, addr string, since time.Duration, list, asJSON bool, stdout io.Writer) error {
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	q := url.Values{"since": {since.String()}}
+	if list {
+		q.Set("list", "1")
+	}
+	if asJSON {
+		q.Set("format", "json")
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/commands?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the bot holds the database, and cannot be asked at [http] addr %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("the bot at %s answered %s: %s", addr, resp.Status, strings.TrimSpace(string(body)))
+	}
+	_, err = io.Copy(stdout, resp.Body)
+	return err
+}
+
+// writeCommands writes the command log since from to w: a summary, or each
+// command (a line each, or a JSON object a line).
+func writeCommands(w io.Writer, db *storage.DB, from time.Time, list, asJSON bool) error {
+	bw := bufio.NewWriter(w)
+	if !list {
+		sum := cmdlog.NewBuilder(from)
+		if err := db.Commands(from, func(e storage.CommandEntry) error {
+			sum.Add(e)
+			return nil
+		}); err != nil {
+			return err
+		}
+		write := sum.Summary().WriteText
+		if asJSON {
+			write = sum.Summary().WriteJSON
+		}
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	enc := json.NewEncoder(bw)
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	n := 0
 	err := db.Commands(from, func(e storage.CommandEntry) error {
 		n++
@@ -407,5 +453,5 @@ func listCommands(db *storage.DB, from time.Time, asJSON bool, stdout io.Writer)
 		}
 		tw.Flush()
 	}
-	return w.Flush()
+	return bw.Flush()
 }

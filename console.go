@@ -114,7 +114,7 @@ func serverLine(r *storage.ServerRecord, sessions *stats.Sessions) string {
 // (escape sequences) become spaces.
 func clean(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return ' '
 		}
 		return r

@@ -114,6 +114,28 @@ func (m *Main) handler() http.Handler {
 	)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The command log, for `killfeed commands` while the bot holds the
+	// database: ?since=24h&list=1&format=json.
+	mux.HandleFunc("GET /commands", func(w http.ResponseWriter, r *http.Request) {
+		since := 24 * time.Hour
+		if v := r.FormValue("since"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				http.Error(w, fmt.Sprintf("since=%q: use a positive duration like 24h", v), http.StatusBadRequest)
+				return
+			}
+			since = d
+		}
+		asJSON := r.FormValue("format") == "json"
+		if asJSON {
+			w.Header().Set("Content-Type", "application/json")
+		} else {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		}
+		if err := writeCommands(w, m.DB, time.Now().Add(-since), r.FormValue("list") != "", asJSON); err != nil {
+			m.Log.Error("GET /commands", "err", err)
+		}
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if why := m.unhealthy(); len(why) > 0 {
@@ -234,12 +256,13 @@ func bool01(b bool) float64 {
 	return 0
 }
 
-// timeBatches times the flow of each committed batch: read, parsed,
-// committed, indexed.
+// timeBatches times the flow of each committed batch of live lines:
+// parsed, committed, indexed. History (a first start's catch-up, an
+// import) is not timed: it is read as fast as the disk allows.
 func (m *Main) timeBatches(batches []*storage.Batch) {
 	now := time.Now()
 	for _, b := range batches {
-		if b.ReadAt.IsZero() {
+		if b.ReadAt.IsZero() || b.Backfill {
 			continue
 		}
 		f := m.timing.Start(timing.Ingest, b.Scope.String(), b.ReadAt)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -172,7 +173,8 @@ func TestCommandLogAndMetrics(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfigWith(t, fmt.Sprintf("[discord]\ntoken = \"test-token\"\napi_url = %q\n[http]\naddr = \"127.0.0.1:0\"\n", fake.URL),
 		testServer{guild: guildA, id: "main", dir: dir, extra: `poll_interval = "50ms"`})
-	appendFile(t, filepath.Join(dir, "2025.05.01-00.00.00.csv"), kill("2025.05.01-00.01.00", "Alpha", "Bravo", 150)+"\n"+
+	csv := filepath.Join(dir, "2025.05.01-00.00.00.csv")
+	appendFile(t, csv, kill("2025.05.01-00.01.00", "Alpha", "Bravo", 150)+"\n"+
 		kill("2025.05.01-00.02.00", "Alpha", "Charlie", 250)+"\n"+"not a killfeed line\n")
 
 	logs := &syncBuffer{}
@@ -212,7 +214,29 @@ func TestCommandLogAndMetrics(t *testing.T) {
 		t.Errorf("/leaderboard metric:nonsense: %s, want an ephemeral explanation", cb.Raw)
 	}
 	waitFor(t, logs, "injected")
+	// A command is counted once its answer is sent; the fake has it a
+	// moment before.
+	settled := func() {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for f := m.commandLog.Figures(); int(f.Stored+f.Dropped+f.Queued) != asked; f = m.commandLog.Figures() {
+			if time.Now().After(deadline) {
+				t.Fatalf("command log %+v, want the %d commands asked", f, asked)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	settled()
 
+	// A live kill: its batch is timed.
+	appendFile(t, csv, kill("2025.05.01-00.03.00", "Bravo", "Alpha", 50)+"\n")
+	deadline := time.Now().Add(20 * time.Second)
+	for n, _ := value(scrape(t, base), "killfeed_ingest_lines_total"); n != 4; n, _ = value(scrape(t, base), "killfeed_ingest_lines_total") {
+		if time.Now().After(deadline) {
+			t.Fatalf("killfeed_ingest_lines_total = %v, want 4 once the live kill is read", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	fams := scrape(t, base)
 	stats, _ := value(fams, "killfeed_commands_total", "command", "stats", "outcome", "ok")
 	if stats < 9 {
@@ -230,7 +254,8 @@ func TestCommandLogAndMetrics(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"killfeed_ingest_lines_total", []string{"guild", guildA, "server", "main"}, 3},
+		{"killfeed_ingest_lines_total", []string{"guild", guildA, "server", "main"}, 4},
+		{"killfeed_ingest_batch_duration_seconds", []string{"guild", guildA, "server", "main"}, 1},
 		{"killfeed_ingest_malformed_total", []string{"guild", guildA, "server", "main"}, 1},
 		{"killfeed_source_up", []string{"server", "main", "source", "killfeed"}, 1},
 		{"killfeed_gateway_up", nil, 1},
@@ -245,7 +270,7 @@ func TestCommandLogAndMetrics(t *testing.T) {
 	if fails, _ := value(fams, "killfeed_command_log_failures_total"); fails < 1 || dropped < 1 {
 		t.Errorf("command log: %v failures, %v dropped; want both (the store fails, the queue holds 2)", fails, dropped)
 	}
-	for _, name := range []string{"killfeed_source_lag_seconds", "killfeed_ingest_batch_duration_seconds", "killfeed_flows_total", "go_goroutines", "process_resident_memory_bytes"} {
+	for _, name := range []string{"killfeed_source_lag_seconds", "killfeed_flows_total", "go_goroutines", "process_resident_memory_bytes"} {
 		if _, ok := value(fams, name); !ok {
 			t.Errorf("/metrics lacks %s", name)
 		}
@@ -256,13 +281,14 @@ func TestCommandLogAndMetrics(t *testing.T) {
 
 	// /status shows the same figures.
 	text := callbackText(t, ask("status"))
+	settled()
 	if !strings.Contains(text, "This bot") || !strings.Contains(text, fmt.Sprintf("%d dropped", int(dropped))) || !strings.Contains(text, "Discord connected") {
 		t.Errorf("/status: %q, want the bot's figures with %v dropped", text, dropped)
 	}
 
 	// The store heals: the entries held are written, once.
 	store.set(false)
-	deadline := time.Now().Add(40 * time.Second)
+	deadline = time.Now().Add(40 * time.Second)
 	for f := m.commandLog.Figures(); f.Queued > 0 || f.Failing; f = m.commandLog.Figures() {
 		if time.Now().After(deadline) {
 			t.Fatalf("the command log did not catch up: %+v", f)
@@ -271,6 +297,21 @@ func TestCommandLogAndMetrics(t *testing.T) {
 	}
 
 	ask("stats", discordtest.Opt("player", "\x1b[2J\x1b[31mred")) // a terminal escape, stored
+	settled()
+
+	// While the bot holds the database, `killfeed commands` asks it.
+	running := filepath.Join(t.TempDir(), "config.toml")
+	raw, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = strings.Replace(string(raw), `addr = "127.0.0.1:0"`, fmt.Sprintf("addr = %q", strings.TrimPrefix(base, "http://")), 1)
+	if err := os.WriteFile(running, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustCLI(t, "commands", "-config", running, "-since", "1h"); !strings.Contains(out, "stats") || !strings.Contains(out, "p99") {
+		t.Errorf("commands while the bot runs: %q, want the summary", out)
+	}
 
 	// Discord down: /healthz fails and says why.
 	fake.SetDown(true)
@@ -317,6 +358,7 @@ func TestCommandLogAndMetrics(t *testing.T) {
 		t.Errorf("commands -json: %+v, want stats first with its p99", sum.Commands)
 	}
 	text = mustCLI(t, "commands", "-config", cfg, "-since", "1h")
+
 	for _, want := range []string{"stats", guildA, "p99"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("commands: %q lacks %q", text, want)
@@ -332,18 +374,25 @@ func TestCommandLogAndMetrics(t *testing.T) {
 }
 
 // Offline, /metrics has the sources' figures and /healthz fails when a
-// source has not read for stale_after.
+// source has not read for stale_after: here its folder is gone.
 func TestHealthzStale(t *testing.T) {
 	dir := t.TempDir()
-	appendFile(t, filepath.Join(dir, "2025.05.01-00.00.00.csv"), kill("2025.05.01-00.01.00", "Alpha", "Bravo", 150)+"\n")
+	csv := filepath.Join(dir, "2025.05.01-00.00.00.csv")
+	appendFile(t, csv, kill("2025.05.01-00.01.00", "Alpha", "Bravo", 150)+"\n")
 	cfg := writeConfigWith(t, "[http]\naddr = \"127.0.0.1:0\"\nstale_after = \"300ms\"\n",
-		testServer{guild: guildA, id: "main", dir: dir, extra: `poll_interval = "1h"`})
+		testServer{guild: guildA, id: "main", dir: dir, extra: `poll_interval = "50ms"`})
 	logs := &syncBuffer{}
 	_, out, stop := startMain(t, cfg, logs, nil)
 	base := metricsURL(t, logs)
 	waitFor(t, out, "caught up")
 	if n, ok := value(scrape(t, base), "killfeed_ingest_lines_total", "server", "main"); n != 1 || !ok {
 		t.Errorf("killfeed_ingest_lines_total = %v, want 1", n)
+	}
+	if code, body := healthz(t, base); code != http.StatusOK {
+		t.Errorf("/healthz while reading = %d %q, want 200", code, body)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -26,7 +26,7 @@ func withCommandLog(tb testing.TB, b *Bot, opt cmdlog.Options, store cmdlog.Stor
 	if store == nil {
 		store = b.db
 	}
-	b.cfg.Timing = timing.New(slog.New(slog.DiscardHandler), 0, nil)
+	b.cfg.Timing = timing.New(slog.New(slog.DiscardHandler), 0, 0, nil)
 	b.cfg.CommandLog = cmdlog.New(store, opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -241,7 +241,7 @@ func (b *Bot) Figures() embed.Figures {
 	f.Sent, f.RateLimited = b.poster.sent.Load(), b.poster.rateLimited.Load()
 	if l := b.cfg.CommandLog; l != nil {
 		c := l.Figures()
-		f.Logged, f.LogDropped, f.LogFailing = c.Stored, c.Dropped, c.Failing
+		f.Logging, f.Logged, f.LogDropped, f.LogFailing = true, c.Stored, c.Dropped, c.Failing
 	}
 	return f
 }
@@ -383,8 +383,17 @@ func (b *Bot) register(s *discordgo.Session, appID string) error {
 	return b.db.SetMeta(listKey, strings.Join(list, ","))
 }
 
-// onInteraction answers one interaction through the session.
+// onInteraction answers one interaction through the session; close waits
+// for it. Once the bot is closing, interactions are left unanswered.
 func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
+	b.mu.Lock()
+	if b.closing {
+		b.mu.Unlock()
+		return
+	}
+	b.later.Add(1)
+	b.mu.Unlock()
+	defer b.later.Done()
 	i := ic.Interaction
 	b.answer(i, func(r *discordgo.InteractionResponse) error {
 		return s.InteractionRespond(i, r)
@@ -400,11 +409,15 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 // The flow is timed at each step and, once answered, recorded in the
 // command log without waiting for it.
 func (b *Bot) answer(i *discordgo.Interaction, respond func(*discordgo.InteractionResponse) error, edit func(*discordgo.WebhookEdit) error) {
-	f := b.cfg.Timing.Start(timing.Command, "", time.Now())
+	kind := timing.Command
+	if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
+		kind = timing.Autocomplete
+	}
+	f := b.cfg.Timing.Start(kind, "", time.Now())
 	r := b.handle(i, f)
 	f.Mark("rendered")
 	err := respond(r.Response)
-	f.Mark("responded")
+	f.MarkRemote("responded")
 	e := b.entry(i, f, r.outcome)
 	if err != nil {
 		b.log.Error("cannot answer an interaction", "interaction", i.ID, "err", redact(err))
@@ -423,7 +436,7 @@ func (b *Bot) answer(i *discordgo.Interaction, respond func(*discordgo.Interacti
 			b.log.Error("cannot edit an interaction's answer", "interaction", i.ID, "err", redact(err))
 			e.Outcome = storage.OutcomeFailed
 		}
-		f.Mark("edited")
+		f.MarkRemote("edited")
 		b.done(f, e)
 	})
 	if !started { // shutting down: the deferred work never runs
@@ -432,11 +445,18 @@ func (b *Bot) answer(i *discordgo.Interaction, respond func(*discordgo.Interacti
 	}
 }
 
-// done ends a command's flow and records it in the command log.
+// done ends a command's flow and records it in the command log, with the
+// time from its arrival to its answer (for a deferred command, to the edit
+// that carries the result).
 func (b *Bot) done(f *timing.Flow, e storage.CommandEntry) {
 	f.Done(e.Outcome)
+	if f != nil {
+		e.Handler = f.Took()
+	}
 	if e.Outcome == storage.OutcomeError || e.Outcome == storage.OutcomeFailed {
-		b.failed.Add(1)
+		if !strings.HasSuffix(e.Command, " autocomplete") { // a late autocomplete is no failure to report
+			b.failed.Add(1)
+		}
 	}
 	if b.cfg.CommandLog != nil {
 		b.cfg.CommandLog.Add(e)
@@ -451,7 +471,7 @@ func (b *Bot) entry(i *discordgo.Interaction, f *timing.Flow, outcome string) st
 	}
 	e.Command, e.Options = describe(i)
 	if f != nil {
-		e.Time, e.Handler = f.Started(), f.Took()
+		e.Time = f.Started()
 	}
 	return e
 }

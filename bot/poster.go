@@ -367,7 +367,7 @@ func (p *poster) work(ctx context.Context, d *dest) {
 		group := embed.Group(embeds)[0]
 		f.Mark("rendered")
 		n, err := p.b.post(ctx, d.channel, nonce, group)
-		f.Mark("sent")
+		f.MarkRemote("sent")
 		var rl *discordgo.RateLimitError
 		var re *discordgo.RESTError
 		code, status := 0, 0
@@ -376,6 +376,9 @@ func (p *poster) work(ctx context.Context, d *dest) {
 			if re.Message != nil {
 				code = re.Message.Code
 			}
+		}
+		if err != nil && ctx.Err() == nil && !errors.As(err, &rl) {
+			f.Done("error")
 		}
 		switch {
 		case err == nil:
@@ -442,7 +445,6 @@ func (p *poster) work(ctx context.Context, d *dest) {
 			d.queue, d.single = d.queue[1:], false
 			p.mu.Unlock()
 		default:
-			f.Done("error")
 			p.b.log.Warn("cannot post: retrying", "channel", d.channel, "in", backoff, "err", redact(err))
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, postMaxBackoff)

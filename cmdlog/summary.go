@@ -122,15 +122,6 @@ func (b *Builder) Summary() Summary {
 	return s
 }
 
-// Summarize sums up the entries at or after since.
-func Summarize(since time.Time, entries []storage.CommandEntry) Summary {
-	b := NewBuilder(since)
-	for _, e := range entries {
-		b.Add(e)
-	}
-	return b.Summary()
-}
-
 func byCalls(a, b Row) int {
 	if c := cmp.Compare(b.Calls, a.Calls); c != 0 {
 		return c

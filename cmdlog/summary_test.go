@@ -52,8 +52,17 @@ func sampleLog() []storage.CommandEntry {
 	return out
 }
 
-func TestSummarize(t *testing.T) {
-	s := Summarize(t0, sampleLog())
+// summarize sums up the entries at or after since.
+func summarize(since time.Time, entries []storage.CommandEntry) Summary {
+	b := NewBuilder(since)
+	for _, e := range entries {
+		b.Add(e)
+	}
+	return b.Summary()
+}
+
+func TestSummary(t *testing.T) {
+	s := summarize(t0, sampleLog())
 	want := Summary{
 		Since:   t0,
 		Calls:   106,
@@ -70,7 +79,7 @@ func TestSummarize(t *testing.T) {
 		},
 	}
 	if !reflect.DeepEqual(s, want) {
-		t.Errorf("Summarize(sample) =\n%+v\nwant\n%+v", s, want)
+		t.Errorf("summarize(sample) =\n%+v\nwant\n%+v", s, want)
 	}
 	if got, want := s.Commands[0].ErrorRate(), 0.03; got != want {
 		t.Errorf("stats ErrorRate() = %v, want %v", got, want)
@@ -112,7 +121,7 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-// The builder, fed by storage.DB.Commands, gives what Summarize gives.
+// The builder, fed by storage.DB.Commands, gives what summarize gives.
 func TestBuilderFromDB(t *testing.T) {
 	db := mustOpenDB(t)
 	if err := db.AppendCommands(sampleLog()); err != nil {
@@ -122,7 +131,7 @@ func TestBuilderFromDB(t *testing.T) {
 	if err := db.Commands(t0, func(e storage.CommandEntry) error { b.Add(e); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	got, want := b.Summary(), Summarize(t0, sampleLog())
+	got, want := b.Summary(), summarize(t0, sampleLog())
 	got.Since, want.Since = time.Time{}, time.Time{} // the database's time is not in UTC
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Builder fed from the database =\n%+v\nwant\n%+v", got, want)
@@ -131,7 +140,7 @@ func TestBuilderFromDB(t *testing.T) {
 
 func TestWriteText(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Summarize(t0, sampleLog()).WriteText(&buf); err != nil {
+	if err := summarize(t0, sampleLog()).WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
 	want := `Commands since 2026-11-23 10:00 UTC: 106 calls, 4 errors (3.77%), 5 refused
@@ -172,7 +181,7 @@ func TestWriteTextThousands(t *testing.T) {
 
 func TestWriteTextEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Summarize(t0, nil).WriteText(&buf); err != nil {
+	if err := summarize(t0, nil).WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := buf.String(), "No commands since 2026-11-23 10:00 UTC.\n"; got != want {
@@ -182,7 +191,7 @@ func TestWriteTextEmpty(t *testing.T) {
 
 func TestWriteJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Summarize(t0, sampleLog()).WriteJSON(&buf); err != nil {
+	if err := summarize(t0, sampleLog()).WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	type row struct {
@@ -228,7 +237,7 @@ func TestWriteJSON(t *testing.T) {
 
 func TestWriteJSONEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Summarize(t0, nil).WriteJSON(&buf); err != nil {
+	if err := summarize(t0, nil).WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string]any

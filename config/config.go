@@ -48,15 +48,18 @@ type CommandLog struct {
 
 // Timing sets when a step of a flow is slow enough to log a warning with
 // the time of each step: a command's (resolved, gathered, rendered,
-// responded), an ingest batch's (read, committed, indexed) or a killfeed
-// message's (rendered, sent, stored).
+// responded, edited), an ingest batch's (parsed, committed, indexed) or a
+// killfeed message's (rendered, sent, stored).
 type Timing struct {
-	// SlowStep applies to every flow without a threshold of its own
-	// (default 100ms).
+	// SlowStep applies to the bot's own steps in every flow without a
+	// threshold of its own (default 100ms).
 	SlowStep time.Duration `toml:"slow_step"`
 	// SlowSteps holds thresholds by command name ("leaderboard", "admin
 	// link") or for "ingest" and "post" (default 1s each).
 	SlowSteps map[string]time.Duration `toml:"slow_steps"`
+	// SlowNetwork applies to the steps that wait for Discord: responded,
+	// edited, sent (default 1s).
+	SlowNetwork time.Duration `toml:"slow_network"`
 }
 
 // HTTP is the optional HTTP listener for /metrics (Prometheus) and
@@ -233,7 +236,7 @@ func DefaultConfig() Config {
 		Storage:    Storage{Path: defaultStoragePath},
 		Discord:    Discord{APIURL: defaultAPIURL, LinkVerification: "relocation", OutboxKeep: 24 * time.Hour},
 		CommandLog: CommandLog{KeepDays: 90},
-		Timing: Timing{SlowStep: 100 * time.Millisecond, SlowSteps: map[string]time.Duration{
+		Timing: Timing{SlowStep: 100 * time.Millisecond, SlowNetwork: time.Second, SlowSteps: map[string]time.Duration{
 			"ingest": time.Second, "post": time.Second,
 		}},
 		HTTP: HTTP{StaleAfter: 2 * time.Minute},
@@ -562,14 +565,14 @@ func checkTypes(m map[string]any) []error {
 	}
 	if t := table("command_log"); t != nil {
 		if v, ok := t["keep_days"]; ok {
-			if n, ok := v.(int64); !ok || n < 0 {
-				errs = append(errs, errors.New("config: command_log.keep_days must be a whole number of days, like 90 (no quotes), or 0 to record no commands"))
+			if n, ok := v.(int64); !ok || n < 0 || n > 36500 {
+				errs = append(errs, errors.New("config: command_log.keep_days must be a whole number of days up to 36500, like 90 (no quotes), or 0 to record no commands"))
 				delete(t, "keep_days")
 			}
 		}
 	}
 	if t := table("timing"); t != nil {
-		errs = append(errs, checkDurations("timing.", t, "slow_step")...)
+		errs = append(errs, checkDurations("timing.", t, "slow_step", "slow_network")...)
 		if v, ok := t["slow_steps"]; ok {
 			st, ok := v.(map[string]any)
 			if !ok {
@@ -833,6 +836,16 @@ func (c *Config) validate() []error {
 			c.validate(name, bad)
 			if s.Demo {
 				bad(`%s.demo writes made-up lines into local files: it cannot be used with [servers.sftp]`, name)
+			}
+		}
+
+		if c.HTTP.Addr != "" {
+			poll, key := s.PollInterval, name+".poll_interval"
+			if s.SFTP != nil {
+				poll, key = s.SFTP.PollInterval, name+".sftp.poll_interval"
+			}
+			if c.HTTP.StaleAfter <= poll {
+				bad(`http.stale_after %s is not longer than %s %s: /healthz would fail between two reads; make stale_after at least twice it`, c.HTTP.StaleAfter, key, poll)
 			}
 		}
 

@@ -239,6 +239,16 @@ func TestParseConfigErrors(t *testing.T) {
 			want: []string{`http.addr "localhost:http-alt" is not a port or host:port`},
 		},
 		{
+			name: "stale_after shorter than a poll",
+			text: "[http]\naddr = \"9090\"\nstale_after = \"1m\"\n" + server(guildA, "eu1", `poll_interval = "5m"`),
+			want: []string{"http.stale_after 1m0s is not longer than servers[0].poll_interval 5m0s"},
+		},
+		{
+			name: "keep_days too large",
+			text: "[command_log]\nkeep_days = 200000\n",
+			want: []string{"command_log.keep_days must be a whole number of days up to 36500"},
+		},
+		{
 			name: "unknown http key",
 			text: "[http]\nadr = \":9090\"\n",
 			want: []string{`unknown key "http.adr"`, `"http.addr"`},
@@ -411,7 +421,7 @@ func TestObservabilityConfig(t *testing.T) {
 		t.Errorf("keep_days = %d, want 7", cfg.CommandLog.KeepDays)
 	}
 	want := map[string]time.Duration{"leaderboard": 250 * time.Millisecond, "ingest": time.Second, "post": time.Second}
-	if !reflect.DeepEqual(cfg.Timing.SlowSteps, want) || cfg.Timing.SlowStep != 100*time.Millisecond {
+	if !reflect.DeepEqual(cfg.Timing.SlowSteps, want) || cfg.Timing.SlowStep != 100*time.Millisecond || cfg.Timing.SlowNetwork != time.Second {
 		t.Errorf("timing = %+v, want slow_step 100ms and slow_steps %v", cfg.Timing, want)
 	}
 	if cfg.HTTP.Addr != "127.0.0.1:9090" || cfg.HTTP.StaleAfter != 2*time.Minute {

@@ -221,12 +221,13 @@ func goldenCases() []struct {
 		{"status_empty", Status(Health{Version: "dev", At: at})},
 		{"status_bot", Status(Health{Version: "v0.4.1", Uptime: 3 * time.Hour, At: at, Bot: &Figures{
 			Online: true, Since: at.Add(-3 * time.Hour), Commands: [4]int64{12_480, 31, 2, 0}, Failed: 1,
-			Waiting: 4, Sent: 1_830, RateLimited: 1, Logged: 12_509, LogDropped: 0,
+			Waiting: 4, Sent: 1_830, RateLimited: 1, Logging: true, Logged: 12_509, LogDropped: 0,
 		}, Sources: []Source{
 			{Server: server, Connected: true, LastLine: at.Add(-4 * time.Second), Lag: 180 * time.Millisecond, Lines: 1_204_311, Skipped: 3},
 		}})},
+		{"status_bot_no_log", Status(Health{Version: "v0.4.1", Uptime: time.Minute, At: at, Bot: &Figures{Online: true, Since: at.Add(-time.Minute)}})},
 		{"status_bot_offline", Status(Health{Version: "v0.4.1", Uptime: 3 * time.Hour, At: at, Bot: &Figures{
-			Since: at.Add(-2 * time.Minute), Waiting: 120, LogFailing: true, LogDropped: 17,
+			Since: at.Add(-2 * time.Minute), Waiting: 120, Logging: true, LogFailing: true, LogDropped: 17,
 		}})},
 
 		// Replies.

@@ -28,6 +28,7 @@ type Figures struct {
 	Waiting     int       // killfeed posts waiting for Discord
 	Sent        int64     // killfeed messages sent
 	RateLimited int64     // killfeed sends Discord answered with 429
+	Logging     bool      // the command log is on
 	Logged      int64     // commands stored in the command log
 	LogDropped  int64     // commands the command log had no room for
 	LogFailing  bool      // the command log cannot write to the database now
@@ -114,10 +115,13 @@ func figuresField(f *Figures) *discordgo.MessageEmbedField {
 		"**" + thousands(answered) + "** commands answered: " + thousands(f.Commands[0]) + " fast · " + thousands(f.Commands[1]) + " ok · " +
 			thousands(f.Commands[2]) + " slow · " + thousands(f.Commands[3]) + " critical · " + thousands(f.Failed) + " failed",
 		"Killfeed: **" + thousands(f.Sent) + "** messages sent · " + thousands(int64(f.Waiting)) + " waiting · " + plural(int(f.RateLimited), "rate limit", "rate limits"),
-		"Command log: " + thousands(f.Logged) + " stored · " + thousands(f.LogDropped) + " dropped",
 	}
-	if f.LogFailing {
-		lines[3] += " · cannot write (the bot's log says why)"
+	if f.Logging {
+		log := "Command log: " + thousands(f.Logged) + " stored · " + thousands(f.LogDropped) + " dropped"
+		if f.LogFailing {
+			log += " · cannot write (the bot's log says why)"
+		}
+		lines = append(lines, log)
 	}
 	return field(dot+" This bot", strings.Join(lines, "\n"), false)
 }

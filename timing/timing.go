@@ -16,13 +16,14 @@ type Kind int
 
 // The kinds of flow.
 const (
-	Command Kind = iota // a slash command or an autocomplete, named by its command
-	Ingest              // a batch of lines, named by its server ("guild/server")
-	Post                // a killfeed message, named by its channel
+	Command      Kind = iota // a slash command, named by its command
+	Autocomplete             // choices offered as a member types, named "stats autocomplete"
+	Ingest                   // a batch of lines, named by its server ("guild/server")
+	Post                     // a killfeed message, named by its channel
 	kinds
 )
 
-func (k Kind) String() string { return [...]string{"command", "ingest", "post"}[k] }
+func (k Kind) String() string { return [...]string{"command", "autocomplete", "ingest", "post"}[k] }
 
 // Class sums up how long a flow took.
 type Class int
@@ -51,8 +52,12 @@ func Classify(d time.Duration) Class {
 	return Critical
 }
 
-// DefaultSlowStep is the threshold of a step when none is configured.
-const DefaultSlowStep = 100 * time.Millisecond
+// Thresholds of a step when none is configured: of the bot's own work,
+// and of a request to Discord.
+const (
+	DefaultSlowStep    = 100 * time.Millisecond
+	DefaultSlowNetwork = time.Second
+)
 
 // warnEvery is how often one flow name may log a slow-step warning; the
 // warnings in between are counted and reported with the next one.
@@ -61,9 +66,10 @@ const warnEvery = time.Minute
 // Tracker starts flows and keeps their figures. Its methods are safe for
 // concurrent use; a nil Tracker starts nil flows, which time nothing.
 type Tracker struct {
-	log   *slog.Logger
-	slow  time.Duration            // a step's threshold by default
-	steps map[string]time.Duration // thresholds by command name, or "ingest" and "post"
+	log     *slog.Logger
+	slow    time.Duration            // a step's threshold by default
+	steps   map[string]time.Duration // thresholds by command name, or "ingest" and "post"
+	network time.Duration            // the threshold of a step that waits for Discord
 
 	counts   [kinds][classes]atomic.Int64
 	commands *prometheus.CounterVec   // by command and outcome
@@ -81,20 +87,25 @@ type warned struct {
 	hushed int // warnings not logged since
 }
 
-// New returns a tracker that logs slow steps to log. A step is slow past
-// slow (DefaultSlowStep when 0) or past its flow's own threshold in steps,
-// keyed by command name, or by "ingest" or "post".
-func New(log *slog.Logger, slow time.Duration, steps map[string]time.Duration) *Tracker {
+// New returns a tracker that logs slow steps to log. A step of the bot's
+// own work is slow past slow (DefaultSlowStep when 0) or past its flow's
+// own threshold in steps, keyed by command name, or by "ingest" or "post";
+// a step that waits for Discord (marked with MarkRemote) is slow past
+// network (DefaultSlowNetwork when 0).
+func New(log *slog.Logger, slow, network time.Duration, steps map[string]time.Duration) *Tracker {
 	if slow <= 0 {
 		slow = DefaultSlowStep
+	}
+	if network <= 0 {
+		network = DefaultSlowNetwork
 	}
 	// From 50 µs (a command answered from memory, before the network) to
 	// 10 s (a Discord outage's retries).
 	buckets := []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 	return &Tracker{
-		log: log, slow: slow, steps: steps, warned: map[string]warned{},
+		log: log, slow: slow, network: network, steps: steps, warned: map[string]warned{},
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "killfeed_commands_total", Help: "Interactions answered, by command and outcome (ok, invalid, error, failed).",
+			Name: "killfeed_commands_total", Help: "Interactions answered (commands and autocompletes), by command and outcome (ok, invalid, error, failed).",
 		}, []string{"command", "outcome"}),
 		cmdTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "killfeed_command_duration_seconds", Help: "Time from an interaction's arrival to its answer (deferred commands: to their final edit), by command.",
@@ -109,7 +120,7 @@ func New(log *slog.Logger, slow time.Duration, steps map[string]time.Duration) *
 			Buckets: buckets,
 		}),
 		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "killfeed_flows_total", Help: "Flows by kind (command, ingest, post) and class (FAST < 500ms, OK < 1s, SLOW < 3s, CRITICAL).",
+			Name: "killfeed_flows_total", Help: "Flows by kind (command, autocomplete, ingest, post) and class (FAST < 500ms, OK < 1s, SLOW < 3s, CRITICAL).",
 		}, []string{"kind", "class"}),
 	}
 }
@@ -186,23 +197,36 @@ type Flow struct {
 }
 
 type step struct {
-	name string
-	at   time.Time
+	name   string
+	at     time.Time
+	remote bool // the step waited for Discord
 }
 
 // Mark records that the flow reached the checkpoint name now.
 func (f *Flow) Mark(name string) {
 	if f != nil {
-		f.MarkAt(name, time.Now())
+		f.mark(name, time.Now(), false)
+	}
+}
+
+// MarkRemote is Mark for a step that waited for Discord (an answer sent,
+// a message posted): its threshold is the network's.
+func (f *Flow) MarkRemote(name string) {
+	if f != nil {
+		f.mark(name, time.Now(), true)
 	}
 }
 
 // MarkAt records that the flow reached the checkpoint name at at.
 func (f *Flow) MarkAt(name string, at time.Time) {
+	f.mark(name, at, false)
+}
+
+func (f *Flow) mark(name string, at time.Time, remote bool) {
 	if f == nil || f.n == maxSteps {
 		return
 	}
-	f.steps[f.n] = step{name, at}
+	f.steps[f.n] = step{name, at, remote}
 	f.n++
 }
 
@@ -235,7 +259,7 @@ func (f *Flow) Done(outcome string) Class {
 	t.counts[f.kind][class].Add(1)
 	t.flows.WithLabelValues(f.kind.String(), class.String()).Inc()
 	switch f.kind {
-	case Command:
+	case Command, Autocomplete:
 		t.commands.WithLabelValues(f.Name, outcome).Inc()
 		t.cmdTime.WithLabelValues(f.Name).Observe(took.Seconds())
 	case Ingest:
@@ -244,17 +268,18 @@ func (f *Flow) Done(outcome string) Class {
 	case Post:
 		t.post.Observe(took.Seconds())
 	}
-	limit := t.threshold(f.kind, f.Name)
+	own := t.threshold(f.kind, f.Name)
 	prev := f.start
-	slowest := ""
 	for _, s := range f.steps[:f.n] {
-		if s.at.Sub(prev) > limit && slowest == "" {
-			slowest = s.name
+		limit := own
+		if s.remote {
+			limit = t.network
+		}
+		if s.at.Sub(prev) > limit {
+			f.warn(s.name, took, class, limit)
+			break
 		}
 		prev = s.at
-	}
-	if slowest != "" {
-		f.warn(slowest, took, class, limit)
 	}
 	return class
 }

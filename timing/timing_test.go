@@ -27,17 +27,19 @@ func TestClassify(t *testing.T) {
 
 func newTracker(steps map[string]time.Duration) (*Tracker, *bytes.Buffer) {
 	var buf bytes.Buffer
-	return New(slog.New(slog.NewTextHandler(&buf, nil)), 0, steps), &buf
+	return New(slog.New(slog.NewTextHandler(&buf, nil)), 0, 0, steps), &buf
 }
 
-// run times a flow whose steps took the durations given.
+// run times a flow whose steps took the durations given; the steps
+// "responded" and "sent" wait for Discord.
 func run(tr *Tracker, kind Kind, name string, outcome string, steps ...any) Class {
 	start := time.Now()
 	f := tr.Start(kind, name, start)
 	at := start
 	for i := 0; i < len(steps); i += 2 {
 		at = at.Add(steps[i+1].(time.Duration))
-		f.MarkAt(steps[i].(string), at)
+		name := steps[i].(string)
+		f.mark(name, at, name == "responded" || name == "sent")
 	}
 	return f.Done(outcome)
 }
@@ -46,8 +48,8 @@ func TestSlowStepWarns(t *testing.T) {
 	tr, logs := newTracker(map[string]time.Duration{"leaderboard": 300 * time.Millisecond})
 	ms := time.Millisecond
 
-	// Every step under 100 ms: no warning, FAST.
-	if c := run(tr, Command, "stats", "ok", "resolved", 2*ms, "gathered", 90*ms, "rendered", ms, "responded", 80*ms); c != Fast {
+	// Every step under 100 ms, Discord's answer under 1s: no warning, FAST.
+	if c := run(tr, Command, "stats", "ok", "resolved", 2*ms, "gathered", 90*ms, "rendered", ms, "responded", 380*ms); c != Fast {
 		t.Errorf("class = %v, want FAST", c)
 	}
 	if logs.Len() != 0 {
@@ -61,6 +63,12 @@ func TestSlowStepWarns(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("warning %q lacks %q", logs, want)
 		}
+	}
+	// Discord slower than the network's threshold.
+	logs.Reset()
+	run(tr, Command, "compare", "ok", "gathered", ms, "responded", 1500*ms)
+	if !strings.Contains(logs.String(), "step=responded limit=1s") {
+		t.Errorf("a 1.5s answer to Discord did not log against the 1s network limit: %q", logs)
 	}
 	// A command's own threshold.
 	logs.Reset()
@@ -87,14 +95,14 @@ func TestSlowStepWarns(t *testing.T) {
 	}
 
 	c := tr.Counts(Command)
-	if c != [4]int64{5, 0, 1, 0} {
-		t.Errorf("Counts(Command) = %v, want [5 0 1 0]", c)
+	if c != [4]int64{5, 0, 2, 0} {
+		t.Errorf("Counts(Command) = %v, want [5 0 2 0]", c)
 	}
 	if got := testutil.ToFloat64(tr.commands.WithLabelValues("stats", "ok")); got != 4 {
 		t.Errorf("killfeed_commands_total{stats,ok} = %v, want 4", got)
 	}
-	if n := testutil.CollectAndCount(tr.cmdTime); n != 2 {
-		t.Errorf("command histograms = %d, want 2 (stats, leaderboard)", n)
+	if n := testutil.CollectAndCount(tr.cmdTime); n != 3 {
+		t.Errorf("command histograms = %d, want 3 (stats, compare, leaderboard)", n)
 	}
 }
 
@@ -104,6 +112,10 @@ func TestKinds(t *testing.T) {
 	if logs.Len() != 0 {
 		t.Errorf("an ingest step under its 1s limit logged: %s", logs)
 	}
+	run(tr, Post, "555", "", "rendered", time.Millisecond, "sent", 900*time.Millisecond)
+	if logs.Len() != 0 {
+		t.Errorf("a post sent in 0.9s logged: %s", logs)
+	}
 	run(tr, Post, "555", "", "rendered", time.Millisecond, "sent", 4*time.Second)
 	if !strings.Contains(logs.String(), "slow post step") || !strings.Contains(logs.String(), "post=555") {
 		t.Errorf("a 4s post did not log: %q", logs)
@@ -111,8 +123,8 @@ func TestKinds(t *testing.T) {
 	if c := tr.Counts(Ingest); c != [4]int64{0, 1, 0, 0} {
 		t.Errorf("Counts(Ingest) = %v, want [0 1 0 0]", c)
 	}
-	if c := tr.Counts(Post); c != [4]int64{0, 0, 0, 1} {
-		t.Errorf("Counts(Post) = %v, want [0 0 0 1]", c)
+	if c := tr.Counts(Post); c != [4]int64{0, 1, 0, 1} {
+		t.Errorf("Counts(Post) = %v, want [0 1 0 1]", c)
 	}
 	if got := testutil.ToFloat64(tr.flows.WithLabelValues("post", "CRITICAL")); got != 1 {
 		t.Errorf("killfeed_flows_total{post,CRITICAL} = %v, want 1", got)
