@@ -465,10 +465,8 @@ func (b *Bot) done(f *timing.Flow, e storage.CommandEntry) {
 
 // entry is the command log's record of an interaction answered.
 func (b *Bot) entry(i *discordgo.Interaction, f *timing.Flow, outcome string) storage.CommandEntry {
-	e := storage.CommandEntry{Time: time.Now(), Guild: i.GuildID, Channel: i.ChannelID, Outcome: outcome}
-	if u := caller(i); u != nil {
-		e.UserID, e.UserName = u.ID, u.Username
-	}
+	u := caller(i)
+	e := storage.CommandEntry{Time: time.Now(), Guild: i.GuildID, Channel: i.ChannelID, UserID: u.ID, UserName: u.Username, Outcome: outcome}
 	e.Command, e.Options = describe(i)
 	if f != nil {
 		e.Time = f.Started()
