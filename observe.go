@@ -92,10 +92,10 @@ func (m *Main) unhealthy() []string {
 		b := m.bot.Load()
 		if b == nil {
 			why = append(why, "Discord: the bot is not running")
-		} else if f := b.Figures(); !f.Online {
+		} else if online, at := b.Online(); !online {
 			since := "never connected"
-			if !f.Since.IsZero() {
-				since = "since " + f.Since.UTC().Format(time.RFC3339)
+			if !at.IsZero() {
+				since = "since " + at.UTC().Format(time.RFC3339)
 			}
 			why = append(why, "Discord: gateway not connected, "+since)
 		}
@@ -231,14 +231,14 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	if n, err := m.DB.OutboxLen(); err == nil {
-		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(n))
-	}
 	if b := m.bot.Load(); b != nil {
-		f := b.Figures()
+		f := b.Figures() // reads the outbox's depth
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(f.Waiting))
 		ch <- prometheus.MustNewConstMetric(descGateway, prometheus.GaugeValue, bool01(f.Online))
 		ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(f.Sent))
 		ch <- prometheus.MustNewConstMetric(desc429, prometheus.CounterValue, float64(f.RateLimited))
+	} else if n, err := m.DB.OutboxLen(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(n))
 	}
 	if l := m.commandLog; l != nil {
 		f := l.Figures()

@@ -221,7 +221,10 @@ func (g *gateway) set(up bool, at time.Time) {
 	}
 }
 
-func (g *gateway) get() (bool, time.Time) {
+// Online reports whether the bot is connected to Discord's gateway, and
+// since when (zero: never connected).
+func (b *Bot) Online() (bool, time.Time) {
+	g := &b.gateway
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.up, g.since
@@ -232,7 +235,7 @@ func (g *gateway) get() (bool, time.Time) {
 // log.
 func (b *Bot) Figures() embed.Figures {
 	var f embed.Figures
-	f.Online, f.Since = b.gateway.get()
+	f.Online, f.Since = b.Online()
 	f.Commands = b.cfg.Timing.Counts(timing.Command)
 	f.Failed = b.failed.Load()
 	if n, err := b.db.OutboxLen(); err == nil {
